@@ -1,0 +1,60 @@
+# The single entry point. `make run` and `make test` work on a fresh clone with python3 + make.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AWS_DEFAULT_REGION ?= eu-west-1
+export AWS_EC2_METADATA_DISABLED := true
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: install run test lint typecheck unit package check bench soak fmt clean deploy
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing dependencies into $(VENV) (first run takes about a minute)..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip<26.3"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@$(BIN)/python -m devstack.run
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -m 'not slow'
+
+package: $(STAMP)
+	@rm -rf out && mkdir -p out
+	$(BIN)/chalice package --stage dev --pkg-format cloudformation \
+		--merge-template infra/resources.yaml --template-format yaml out/
+	$(BIN)/cfn-lint out/sam.yaml
+	@$(BIN)/python -m devstack.check_package out
+
+test: $(STAMP) lint typecheck
+	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory package
+
+check: test
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .local
+
+deploy: package
+	@echo "See README.md > Deploy to AWS: sam deploy --template-file out/sam.yaml ..."

@@ -1,0 +1,15 @@
+"""Chalice application: registration only (middleware and blueprints)."""
+
+from __future__ import annotations
+
+from chalice.app import Chalice, ConvertToMiddleware
+
+from chalicelib.entrypoints import admin_api, system
+from chalicelib.observability import logger, metrics
+
+app = Chalice(app_name="relance")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+
+app.register_blueprint(system.bp)
+app.register_blueprint(admin_api.bp)

@@ -1,0 +1,1 @@
+"""Relance: automated, human-supervised payment collection on AWS serverless."""

@@ -1,0 +1,1 @@
+"""Adapters: DynamoDB persistence through PynamoDB models private to this package."""

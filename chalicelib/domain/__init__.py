@@ -1,0 +1,1 @@
+"""Domain layer: pure Python (stdlib only). Decisions are returned as data."""

@@ -1,0 +1,1 @@
+"""Entry points: Chalice blueprints, the only code that imports chalice."""

@@ -1,0 +1,1 @@
+"""Schemas: pydantic models for untrusted input and for output at the boundary."""

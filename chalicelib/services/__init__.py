@@ -1,0 +1,1 @@
+"""Service layer: use-cases that run domain decisions through ports."""

@@ -1,0 +1,1 @@
+"""Local development stack: emulator provisioning, event pump and `make run` (not deployed)."""

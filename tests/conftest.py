@@ -1,0 +1,129 @@
+"""Test configuration: fake AWS credentials and a moto server on 127.0.0.1, set before `app`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Everything below runs at import, before any test module imports `app` (HOUSE_STYLE §10).
+MOTO_PORT = _free_port()
+MOTO_URL = f"http://127.0.0.1:{MOTO_PORT}"
+REGION = "eu-west-1"
+_CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+os.environ.update(_CONFIG["stages"]["test"]["environment_variables"])
+os.environ.update(
+    {
+        "AWS_ENDPOINT_URL": MOTO_URL,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "INVOICES_TABLE_NAME": "relance-test-invoices",
+        "CUSTOMERS_TABLE_NAME": "relance-test-customers",
+        "TIMELINE_TABLE_NAME": "relance-test-timeline",
+        "RECORDS_TABLE_NAME": "relance-test-records",
+        "INVOICE_BUCKET_NAME": f"relance-test-invoices-123456789012-{REGION}",
+        "ACTIONS_QUEUE_URL": f"{MOTO_URL}/123456789012/relance-test-actions",
+        "SES_CONFIGURATION_SET": "relance-test",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        "RELANCE_SECRET_PAY_LINK_KEY": "test-pay-link-key-0123456789abcdef",
+        "RELANCE_SECRET_WEBHOOK_STRIPE": "whsec_test_secret",
+        "RELANCE_SECRET_WEBHOOK_GOCARDLESS": "gc_test_secret",
+        "RELANCE_SECRET_WEBHOOK_GENERIC": "generic_test_secret",
+        "POWERTOOLS_METRICS_NAMESPACE": "Relance",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=MOTO_PORT, verbose=False)
+    server.start()
+    yield MOTO_URL
+    server.stop()
+
+
+@dataclass
+class Stack:
+    """A freshly provisioned emulator: physical names and raw clients for assertions."""
+
+    endpoint: str
+    physical: dict[str, str]
+    environment: dict[str, str]
+    s3: Any
+    sqs: Any
+    dynamodb: Any
+    ses: Any
+    sns: Any
+
+    @property
+    def bucket(self) -> str:
+        return self.physical["InvoiceBucket"]
+
+    def moto_data(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json") as response:
+            data: dict[str, Any] = json.loads(response.read())
+        return data
+
+
+def _client(name: str) -> Any:
+    return boto3.client(
+        name,
+        endpoint_url=MOTO_URL,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def stack(moto_server: str) -> Iterator[Stack]:
+    """Reset moto and create every resource from infra/resources.yaml (stage `test`)."""
+    from chalicelib import bootstrap
+    from chalicelib.settings import reset_settings_cache
+    from devstack.provision import provision
+
+    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request).close()
+    provisioned = provision(moto_server, REGION, stage="test")
+    for key, value in provisioned.environment.items():
+        assert os.environ[key] == value, f"conftest and infra disagree on {key}"
+    _client("ses").verify_domain_identity(Domain="relance.example")
+    reset_settings_cache()
+    bootstrap.reset_for_tests()
+    bootstrap.install_services_for_tests(None)
+    yield Stack(
+        moto_server,
+        provisioned.physical,
+        provisioned.environment,
+        _client("s3"),
+        _client("sqs"),
+        _client("dynamodb"),
+        _client("ses"),
+        _client("sns"),
+    )
+    bootstrap.install_services_for_tests(None)
