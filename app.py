@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Chalice, ConvertToMiddleware
 
-from chalicelib.entrypoints import admin_api, system
+from chalicelib.entrypoints import admin_api, admin_dunning, invoice_uploads, schedules, system
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="relance")
@@ -13,3 +13,6 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 
 app.register_blueprint(system.bp)
 app.register_blueprint(admin_api.bp)
+app.register_blueprint(admin_dunning.bp)
+app.register_blueprint(invoice_uploads.bp)
+app.register_blueprint(schedules.bp)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -14,11 +16,35 @@ from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceRepository
 from chalicelib.adapters.dynamodb.records import DynamoImportLog, DynamoTokenStore
 from chalicelib.adapters.dynamodb.tables import bind_tables
 from chalicelib.adapters.dynamodb.timeline import DynamoTimeline
+from chalicelib.adapters.dynamodb.work import (
+    DynamoApprovalStore,
+    DynamoClaimLog,
+    DynamoPolicyStore,
+    DynamoRunLog,
+    DynamoTaskStore,
+)
+from chalicelib.adapters.holidays_calendar import HolidaysCalendar
+from chalicelib.adapters.invoice_file_reader import LibraryInvoiceReader
+from chalicelib.adapters.jinja_templates import JinjaTemplateRenderer
+from chalicelib.adapters.locale_format import BabelLocaleFormatter
+from chalicelib.adapters.s3_documents import S3DocumentStore
+from chalicelib.adapters.secrets import EnvSecrets, SsmSecrets
+from chalicelib.adapters.ses_email import SesEmailSender
+from chalicelib.adapters.sns_sms import SnsSmsSender
+from chalicelib.adapters.sqs_queue import SqsWorkQueue
 from chalicelib.adapters.system_clock import SystemClock
 from chalicelib.services.admin_queries import AdminQueries
 from chalicelib.services.auth import TokenService
-from chalicelib.services.ports import Clock
+from chalicelib.services.dispatch import MessageDispatcher, SellerContact
+from chalicelib.services.dunning import DunningService, PolicyResolver
+from chalicelib.services.invoice_intake import InvoiceIntake
+from chalicelib.services.pay_links import PayLinks
+from chalicelib.services.policy_admin import PolicyAdmin
+from chalicelib.services.ports import Clock, SecretProvider
+from chalicelib.services.work_queues import WorkQueues
 from chalicelib.settings import Settings, get_settings
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -53,6 +79,14 @@ class Services:
     clock: Clock
     tokens: TokenService
     queries: AdminQueries
+    intake: InvoiceIntake
+    dunning: DunningService
+    dispatcher: MessageDispatcher
+    pay_links: PayLinks
+    renderer: JinjaTemplateRenderer
+    secrets: SecretProvider
+    work: WorkQueues
+    policies: PolicyAdmin
 
 
 _override: Services | None = None
@@ -81,13 +115,79 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
         region=clients.s3.meta.region_name,
     )
     invoices = DynamoInvoiceRepository(shards=settings.due_index_shards)
+    customers = DynamoCustomerRepository()
     timeline = DynamoTimeline()
-    _ = DynamoCustomerRepository()
+    imports = DynamoImportLog()
+    documents = S3DocumentStore(clients.s3, settings.invoice_bucket_name)
+    secrets: SecretProvider = (
+        EnvSecrets()
+        if settings.secrets_source == "env"
+        else SsmSecrets(clients.ssm, settings.secrets_prefix)
+    )
+    pay_links = PayLinks(secrets, settings.public_base_url)
+    renderer = JinjaTemplateRenderer(TEMPLATES_DIR)
+    dispatcher = MessageDispatcher(
+        claims=DynamoClaimLog(clients.s3.meta.region_name),
+        renderer=renderer,
+        formatter=BabelLocaleFormatter(),
+        email=SesEmailSender(
+            clients.sesv2,
+            settings.email_from_address,
+            settings.ses_configuration_set,
+            settings.seller_name,
+        ),
+        sms=SnsSmsSender(clients.sns),
+        timeline=timeline,
+        pay_links=pay_links,
+        documents=documents,
+        clock=clock,
+        seller=SellerContact(
+            settings.seller_name,
+            settings.seller_email or settings.email_from_address,
+            settings.seller_phone or None,
+            settings.sms_sender_id,
+        ),
+        retention=timedelta(days=settings.message_retention_days),
+    )
+    tasks, approvals, policy_store = DynamoTaskStore(), DynamoApprovalStore(), DynamoPolicyStore()
+    dunning = DunningService(
+        invoices=invoices,
+        customers=customers,
+        timeline=timeline,
+        queue=SqsWorkQueue(clients.sqs, settings.actions_queue_url),
+        tasks=tasks,
+        approvals=approvals,
+        runs=DynamoRunLog(),
+        policies=PolicyResolver(policy_store),
+        calendar=HolidaysCalendar(),
+        dispatcher=dispatcher,
+        clock=clock,
+        shards=settings.due_index_shards,
+    )
+    intake = InvoiceIntake(
+        documents=documents,
+        reader=LibraryInvoiceReader(),
+        invoices=invoices,
+        customers=customers,
+        timeline=timeline,
+        imports=imports,
+        clock=clock,
+        initial_action_at=dunning.initial_action_at,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     return Services(
         settings=settings,
         clock=clock,
         tokens=TokenService(DynamoTokenStore(), clock),
-        queries=AdminQueries(invoices, timeline, DynamoImportLog()),
+        queries=AdminQueries(invoices, timeline, imports),
+        intake=intake,
+        dunning=dunning,
+        dispatcher=dispatcher,
+        pay_links=pay_links,
+        renderer=renderer,
+        secrets=secrets,
+        work=WorkQueues(tasks, approvals, timeline, clock),
+        policies=PolicyAdmin(policy_store),
     )
 
 

@@ -30,8 +30,10 @@ def main(out_dir: str) -> int:
     for problem in problems:
         print(f"package check: {problem}", file=sys.stderr)
     if not problems:
-        print(f"package check: {len(functions)} functions ({', '.join(functions)}), "
-              f"{len(templates)} templates, {len(names)} files in deployment.zip")
+        print(
+            f"package check: {len(functions)} functions ({', '.join(functions)}), "
+            f"{len(templates)} templates, {len(names)} files in deployment.zip"
+        )
     return 1 if problems else 0
 
 

@@ -100,21 +100,71 @@ def _client(name: str) -> Any:
     )
 
 
-@pytest.fixture
-def stack(moto_server: str) -> Iterator[Stack]:
-    """Reset moto and create every resource from infra/resources.yaml (stage `test`)."""
-    from chalicelib import bootstrap
-    from chalicelib.settings import reset_settings_cache
+@pytest.fixture(scope="session")
+def provisioned(moto_server: str) -> Any:
+    """Every resource from infra/resources.yaml, created once (stage `test`)."""
     from devstack.provision import provision
 
-    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request).close()
-    provisioned = provision(moto_server, REGION, stage="test")
-    for key, value in provisioned.environment.items():
+    result = provision(moto_server, REGION, stage="test")
+    for key, value in result.environment.items():
         assert os.environ[key] == value, f"conftest and infra disagree on {key}"
     _client("ses").verify_domain_identity(Domain="relance.example")
-    reset_settings_cache()
-    bootstrap.reset_for_tests()
+    return result
+
+
+def _wipe(physical: dict[str, str]) -> None:
+    """Empty every table, queue and the bucket: much faster than re-creating them."""
+    dynamodb, sqs, s3 = _client("dynamodb"), _client("sqs"), _client("s3")
+    for logical, name in physical.items():
+        if logical.endswith("Table"):
+            keys = [
+                k["AttributeName"]
+                for k in dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]
+            ]
+            for page in dynamodb.get_paginator("scan").paginate(
+                TableName=name,
+                ProjectionExpression=", ".join(f"#{i}" for i in range(len(keys))),
+                ExpressionAttributeNames={f"#{i}": k for i, k in enumerate(keys)},
+            ):
+                items = page.get("Items", [])
+                for start in range(0, len(items), 25):
+                    dynamodb.batch_write_item(
+                        RequestItems={
+                            name: [
+                                {"DeleteRequest": {"Key": item}}
+                                for item in items[start : start + 25]
+                            ]
+                        }
+                    )
+        elif logical.endswith("Queue"):
+            # PurgeQueue is rate-limited to once a minute; re-creating the queue is not.
+            attributes = sqs.get_queue_attributes(QueueUrl=name, AttributeNames=["All"])[
+                "Attributes"
+            ]
+            kept = {
+                k: v
+                for k, v in attributes.items()
+                if k
+                in ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds")
+            }
+            sqs.delete_queue(QueueUrl=name)
+            sqs.create_queue(QueueName=name.rsplit("/", 1)[-1], Attributes=kept)
+    bucket = physical["InvoiceBucket"]
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objects = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if objects:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+
+
+@pytest.fixture
+def stack(provisioned: Any, moto_server: str) -> Iterator[Stack]:
+    """An empty, fully provisioned emulator; the app's services talk to it."""
+    from chalicelib import bootstrap
+
+    _wipe(provisioned.physical)
     bootstrap.install_services_for_tests(None)
     yield Stack(
         moto_server,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.invoices import CLOSED_STATUSES, Customer, Invoice
 from chalicelib.domain.records import ApiToken, ImportRecord, TimelineEvent
-from chalicelib.services.ports import Page
+from chalicelib.services.ports import DueEntry, Page
 
 
 @dataclass
@@ -94,13 +95,13 @@ class InMemoryInvoiceRepository:
         ]
         return _page(sorted(items, key=lambda i: i.invoice_id), limit, cursor)
 
-    def due_ids(self, shard: int, until: datetime) -> Iterator[tuple[str, datetime]]:
+    def due(self, shard: int, until: datetime) -> Iterator[DueEntry]:
         for invoice in sorted(self.items.values(), key=lambda i: i.invoice_id):
             at = invoice.next_action_at
             if at is None or invoice.status in CLOSED_STATUSES or at > until:
                 continue
-            if hash(invoice.invoice_id) % self.shards == shard % self.shards:
-                yield invoice.invoice_id, at
+            if zlib.crc32(invoice.invoice_id.encode()) % self.shards == shard:
+                yield DueEntry(invoice.invoice_id, invoice.customer_id, at)
 
     def delete(self, invoice_id: str) -> None:
         self.items.pop(invoice_id, None)
@@ -123,6 +124,10 @@ class InMemoryCustomerRepository:
         saved = replace(customer, version=customer.version + 1)
         self.items[customer.customer_id] = saved
         return saved
+
+    def save_new_batch(self, customers: Sequence[Customer]) -> None:
+        for customer in customers:
+            self.items[customer.customer_id] = replace(customer, version=1)
 
     def list(self, *, limit: int, cursor: str | None) -> Page[Customer]:
         return _page(sorted(self.items.values(), key=lambda c: c.customer_id), limit, cursor)

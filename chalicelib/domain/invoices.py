@@ -69,6 +69,13 @@ def invoice_id_for(seller_id: str, number: str) -> str:
     return "inv_" + _digest(seller_id, number)
 
 
+def document_id_for(seller_id: str, number: str, kind: DocumentKind) -> str:
+    """Business rule: credit notes are numbered apart from invoices (often the same number)."""
+    if kind == DocumentKind.CREDIT_NOTE:
+        return invoice_id_for(seller_id, f"credit-note:{number}")
+    return invoice_id_for(seller_id, number)
+
+
 def customer_id_for(seller_id: str, buyer_key: str) -> str:
     """Business rule: a customer's identity is seller + the buyer's strongest identifier."""
     return "cus_" + _digest(seller_id, buyer_key)
@@ -97,6 +104,8 @@ class Customer:
     edited_fields: frozenset[str] = frozenset()
     paused: bool = False
     erased: bool = False
+    # The values the last imported file carried, to tell a new value from a stale one.
+    file_values: tuple[tuple[str, str], ...] = ()
     version: int = 0
 
     @property

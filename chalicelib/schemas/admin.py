@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.invoices import Invoice
 from chalicelib.domain.records import ApiToken, ImportRecord, Role, TimelineEvent
+from chalicelib.domain.work import Approval, RunReport, Task
 
 
 class Problem(BaseModel):
@@ -185,3 +186,153 @@ class TokenCreated(TokenOut):
 
 class TokenList(BaseModel):
     items: list[TokenOut]
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: datetime = Field(description="Run the cycle as of this instant (ISO 8601 with zone)")
+
+
+class RunCreated(BaseModel):
+    run_id: str
+    examined: int = Field(description="Due invoices the planner found")
+    enqueued: int = Field(description="Customer batches sent to the workers")
+
+
+class RunOut(BaseModel):
+    run_id: str
+    as_of: datetime
+    started_at: datetime
+    trigger: str
+    examined: int
+    enqueued: int
+    batches_done: int
+    complete: bool = Field(description="Every enqueued batch has reported")
+    reminders_sent: int
+    sent: dict[str, int] = Field(description="Messages sent by `step:channel`")
+    skipped: dict[str, int] = Field(description="Invoices not acted on, by reason")
+    deferred: dict[str, int] = Field(description="Steps deferred, by reason")
+    failed: dict[str, int] = Field(description="Failures, by `step:channel` or cause")
+    tasks: dict[str, int]
+    approvals: dict[str, int]
+
+    @classmethod
+    def of(cls, report: RunReport) -> RunOut:
+        groups: dict[str, dict[str, int]] = {
+            "sent": {},
+            "skipped": {},
+            "deferred": {},
+            "failed": {},
+            "task": {},
+            "approval": {},
+        }
+        for name, value in report.counts:
+            prefix, _, rest = name.partition(":")
+            if prefix in groups and rest:
+                groups[prefix][rest] = value
+        return cls(
+            run_id=report.run_id,
+            as_of=report.as_of,
+            started_at=report.started_at,
+            trigger=report.trigger,
+            examined=report.examined,
+            enqueued=report.enqueued,
+            batches_done=report.batches_done,
+            complete=report.batches_done >= report.enqueued,
+            reminders_sent=report.count("reminders_sent"),
+            sent=groups["sent"],
+            skipped=groups["skipped"],
+            deferred=groups["deferred"],
+            failed=groups["failed"],
+            tasks=groups["task"],
+            approvals=groups["approval"],
+        )
+
+
+class ApprovalOut(BaseModel):
+    approval_id: str
+    status: str
+    customer_id: str
+    invoice_ids: list[str]
+    step_id: str
+    channels: list[str]
+    tone: str
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    comment: str | None
+
+    @classmethod
+    def of(cls, approval: Approval) -> ApprovalOut:
+        return cls(
+            approval_id=approval.approval_id,
+            status=approval.status.value,
+            customer_id=approval.customer_id,
+            invoice_ids=list(approval.invoice_ids),
+            step_id=approval.step_id,
+            channels=list(approval.channels),
+            tone=approval.tone,
+            created_at=approval.created_at,
+            decided_at=approval.decided_at,
+            decided_by=approval.decided_by,
+            comment=approval.comment,
+        )
+
+
+class ApprovalPage(BaseModel):
+    items: list[ApprovalOut]
+    next: str | None
+
+
+class ApprovalDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(default=None, max_length=2000)
+    subject: str | None = Field(
+        default=None, max_length=300, description="Replaces the rendered subject (approve only)"
+    )
+    text: str | None = Field(
+        default=None, max_length=20000, description="Replaces the rendered body (approve only)"
+    )
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    kind: str
+    status: str
+    customer_id: str
+    invoice_ids: list[str]
+    step_id: str | None
+    note: str
+    created_at: datetime
+    due_date: date
+    assignee: str | None
+    outcome: str | None
+    comment: str | None
+    completed_at: datetime | None
+    completed_by: str | None
+
+    @classmethod
+    def of(cls, task: Task) -> TaskOut:
+        return cls(
+            task_id=task.task_id,
+            kind=task.kind,
+            status=task.status.value,
+            customer_id=task.customer_id,
+            invoice_ids=list(task.invoice_ids),
+            step_id=task.step_id,
+            note=task.note,
+            created_at=task.created_at,
+            due_date=task.due_date,
+            assignee=task.assignee,
+            outcome=task.outcome.value if task.outcome else None,
+            comment=task.comment,
+            completed_at=task.completed_at,
+            completed_by=task.completed_by,
+        )
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next: str | None

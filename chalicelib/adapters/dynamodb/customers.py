@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pynamodb.exceptions import PutError
 
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.tables import CustomerRecord
+from chalicelib.adapters.dynamodb.tables import CustomerRecord, map_values
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.invoices import ChannelStatus, Customer, RiskClass
 from chalicelib.services.ports import Page
@@ -35,8 +35,10 @@ class DynamoCustomerRepository:
             edited_fields=set(customer.edited_fields) or None,
             paused=customer.paused,
             erased=customer.erased,
+            file_values=dict(customer.file_values),
         )
-        record.version = customer.version or None
+        if customer.version:
+            record.version = customer.version
         return record
 
     @staticmethod
@@ -60,6 +62,9 @@ class DynamoCustomerRepository:
             edited_fields=frozenset(record.edited_fields or ()),
             paused=bool(record.paused),
             erased=bool(record.erased),
+            file_values=tuple(
+                sorted((str(k), str(v)) for k, v in map_values(record.file_values).items())
+            ),
             version=int(record.version or 0),
         )
 
@@ -85,6 +90,13 @@ class DynamoCustomerRepository:
                 ) from exc
             raise
         return self.to_domain(record)
+
+    def save_new_batch(self, customers: Sequence[Customer]) -> None:
+        with CustomerRecord.batch_write() as batch:
+            for customer in customers:
+                record = self.to_record(customer)
+                record.version = 1
+                batch.save(record)
 
     def list(self, *, limit: int, cursor: str | None) -> Page[Customer]:
         result = CustomerRecord.scan(limit=limit, last_evaluated_key=decode_cursor(cursor))

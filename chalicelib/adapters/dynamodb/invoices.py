@@ -13,7 +13,7 @@ from chalicelib.adapters.dynamodb.tables import InvoiceRecord, map_values
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.invoices import CLOSED_STATUSES, DocumentKind, Invoice, InvoiceStatus
 from chalicelib.domain.money import Money
-from chalicelib.services.ports import Page
+from chalicelib.services.ports import DueEntry, Page
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -75,7 +75,8 @@ class DynamoInvoiceRepository:
             paid_at=_iso(invoice.paid_at),
             extra=dict(invoice.extra),
         )
-        record.version = invoice.version or None
+        if invoice.version:
+            record.version = invoice.version
         return record
 
     @staticmethod
@@ -174,11 +175,15 @@ class DynamoInvoiceRepository:
         items = tuple(self.to_domain(r) for r in result)
         return Page(items, encode_cursor(result.last_evaluated_key))
 
-    def due_ids(self, shard: int, until: datetime) -> Iterator[tuple[str, datetime]]:
+    def due(self, shard: int, until: datetime) -> Iterator[DueEntry]:
         for record in InvoiceRecord.due.query(
             f"{shard:03d}", InvoiceRecord.next_action_at <= _iso(until)
         ):
-            yield record.invoice_id, datetime.fromisoformat(str(record.next_action_at))
+            yield DueEntry(
+                record.invoice_id,
+                record.customer_id,
+                datetime.fromisoformat(str(record.next_action_at)),
+            )
 
     def delete(self, invoice_id: str) -> None:
         InvoiceRecord(invoice_id).delete()

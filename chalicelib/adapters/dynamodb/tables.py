@@ -14,7 +14,12 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 
@@ -67,7 +72,8 @@ class InvoicesDue(GlobalSecondaryIndex["InvoiceRecord"]):
 
     class Meta:
         index_name = "due"
-        projection = KeysOnlyProjection()
+        # The planner groups due invoices by customer without reading the invoices.
+        projection = IncludeProjection(["customer_id"])
 
     due_shard = UnicodeAttribute(hash_key=True)
     next_action_at = UnicodeAttribute(range_key=True)
@@ -138,6 +144,7 @@ class CustomerRecord(Model):
     edited_fields = UnicodeSetAttribute(null=True)
     paused = BooleanAttribute(default=False)
     erased = BooleanAttribute(default=False)
+    file_values = MapAttribute[str, Any](default=dict)
     version = VersionAttribute()
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.tables import TimelineRecord, map_values
+from chalicelib.adapters.dynamodb.tables import GenericRecord, TimelineRecord, map_values
 from chalicelib.domain.records import EventType, TimelineEvent
-from chalicelib.services.ports import Page
+from chalicelib.services.ports import ArchivedMessage, Page
 
 
 def _pk(event: TimelineEvent) -> str:
@@ -76,3 +76,54 @@ class DynamoTimeline:
         )
         items = tuple(self.to_domain(r) for r in result)
         return Page(items, encode_cursor(result.last_evaluated_key))
+
+    def count_since(self, customer_id: str, types: frozenset[EventType], since: datetime) -> int:
+        condition = TimelineRecord.type.is_in(*[t.value for t in types])
+        return int(
+            TimelineRecord.by_customer.count(
+                customer_id,
+                TimelineRecord.sk >= since.astimezone(UTC).isoformat(),
+                filter_condition=condition,
+            )
+        )
+
+    def archive_message(self, message: ArchivedMessage) -> None:
+        # Bodies live in the records table, whose TTL drops them after the retention period.
+        GenericRecord(
+            f"message#{message.message_ref}",
+            "message",
+            gsi1pk=f"messages#{message.customer_id}",
+            gsi1sk=f"{message.sent_at.astimezone(UTC).isoformat()}#{message.message_ref}",
+            expires_at=message.expires_at,
+            data={
+                "message_ref": message.message_ref,
+                "customer_id": message.customer_id,
+                "invoice_ids": list(message.invoice_ids),
+                "channel": message.channel,
+                "step_id": message.step_id,
+                "to": message.to,
+                "subject": message.subject,
+                "text": message.text,
+                "sent_at": message.sent_at.isoformat(),
+                "expires_at": message.expires_at.isoformat(),
+            },
+        ).save()
+
+    def get_message(self, message_ref: str) -> ArchivedMessage | None:
+        try:
+            record = GenericRecord.get(f"message#{message_ref}", "message")
+        except GenericRecord.DoesNotExist:
+            return None
+        d = map_values(record.data)
+        return ArchivedMessage(
+            message_ref=d["message_ref"],
+            customer_id=d["customer_id"],
+            invoice_ids=tuple(d.get("invoice_ids") or ()),
+            channel=d["channel"],
+            step_id=d["step_id"],
+            to=d["to"],
+            subject=d.get("subject"),
+            text=d["text"],
+            sent_at=datetime.fromisoformat(d["sent_at"]),
+            expires_at=datetime.fromisoformat(d["expires_at"]),
+        )

@@ -1,0 +1,57 @@
+"""Adapter: Factur-X / ZUGFeRD / XRechnung PDF reader (PDF/A-3 with an embedded invoice XML).
+
+The `factur-x` library finds the embedded XML (factur-x.xml, zugferd-invoice.xml,
+ZUGFeRD-invoice.xml, xrechnung.xml); the XMP metadata is not needed, so a PDF whose XMP is
+broken still imports when its XML can be extracted. The XML bytes are then parsed again with
+our own safe parser (no DOCTYPE, no entities) and read like a standalone CII or UBL file.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import facturx
+
+from chalicelib.adapters.invoice_readers import cii, ubl
+from chalicelib.adapters.invoice_readers.xml_safety import parse_xml
+from chalicelib.domain.intake import ReadResult, UnreadableDocumentError
+
+FORMAT = "facturx-pdf"
+
+NO_XML_REASON = (
+    "The PDF has no embedded Factur-X, ZUGFeRD or XRechnung XML: a plain PDF invoice cannot be "
+    "read automatically; upload the Factur-X version or export the invoice as CSV, UBL or CII."
+)
+
+
+def _extract_xml(data: bytes) -> tuple[str, bytes]:
+    try:
+        filename, xml = facturx.get_xml_from_pdf(BytesIO(data), check_xsd=False)
+    except Exception as exc:
+        # pypdf raises many unrelated types on corrupt input (PdfReadError, KeyError,
+        # ValueError, RecursionError...); all mean the same thing here.
+        raise UnreadableDocumentError(
+            f"The PDF cannot be read ({type(exc).__name__}: {exc})."
+        ) from exc
+    if not filename or not xml:
+        raise UnreadableDocumentError(NO_XML_REASON)
+    return str(filename), bytes(xml)
+
+
+def read_facturx_pdf(data: bytes, default_seller_id: str | None, max_bytes: int) -> ReadResult:
+    """Read the invoice XML embedded in a Factur-X / ZUGFeRD PDF."""
+    filename, xml = _extract_xml(data)
+    if len(xml) > max_bytes:
+        raise UnreadableDocumentError(
+            f"The XML embedded in the PDF ({filename}) is {len(xml)} bytes; the limit is "
+            f"{max_bytes}."
+        )
+    root = parse_xml(xml)
+    if cii.is_cii(root):
+        return cii.read_cii(root, default_seller_id, fmt=FORMAT)
+    if ubl.is_ubl(root):
+        return ubl.read_ubl(root, default_seller_id, fmt=FORMAT)
+    raise UnreadableDocumentError(
+        f"The XML embedded in the PDF ({filename}) is not a CII or UBL invoice "
+        f"(root element {root.tag})."
+    )

@@ -1,0 +1,30 @@
+"""Adapter: SnsSmsSender, transactional SMS through SNS with the opt-out list honoured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
+
+
+class SnsSmsSender:
+    def __init__(self, client: SNSClient) -> None:
+        self._client = client
+
+    def is_opted_out(self, phone: str) -> bool:
+        return bool(
+            self._client.check_if_phone_number_is_opted_out(phoneNumber=phone)["isOptedOut"]
+        )
+
+    def send(self, phone: str, text: str, sender_id: str | None) -> str:
+        attributes: dict[str, MessageAttributeValueTypeDef] = {
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
+        }
+        if sender_id:
+            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
+        response = self._client.publish(
+            PhoneNumber=phone, Message=text, MessageAttributes=attributes
+        )
+        return response["MessageId"]
