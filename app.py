@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from chalice.app import Chalice, ConvertToMiddleware
 
-from chalicelib.entrypoints import admin_api, admin_dunning, invoice_uploads, schedules, system
+from chalicelib.entrypoints import (
+    admin_api,
+    admin_dunning,
+    admin_messages,
+    channel_events,
+    invoice_uploads,
+    schedules,
+    system,
+)
 from chalicelib.observability import logger, metrics
 
 app = Chalice(app_name="relance")
@@ -16,3 +24,5 @@ app.register_blueprint(admin_api.bp)
 app.register_blueprint(admin_dunning.bp)
 app.register_blueprint(invoice_uploads.bp)
 app.register_blueprint(schedules.bp)
+app.register_blueprint(channel_events.bp)
+app.register_blueprint(admin_messages.bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -27,17 +28,20 @@ from chalicelib.adapters.holidays_calendar import HolidaysCalendar
 from chalicelib.adapters.invoice_file_reader import LibraryInvoiceReader
 from chalicelib.adapters.jinja_templates import JinjaTemplateRenderer
 from chalicelib.adapters.locale_format import BabelLocaleFormatter
+from chalicelib.adapters.moto_outbox import MotoOutbox
 from chalicelib.adapters.s3_documents import S3DocumentStore
 from chalicelib.adapters.secrets import EnvSecrets, SsmSecrets
-from chalicelib.adapters.ses_email import SesEmailSender
+from chalicelib.adapters.ses_email import SesEmailSender, TokenBucket, account_send_rate
 from chalicelib.adapters.sns_sms import SnsSmsSender
 from chalicelib.adapters.sqs_queue import SqsWorkQueue
 from chalicelib.adapters.system_clock import SystemClock
 from chalicelib.services.admin_queries import AdminQueries
 from chalicelib.services.auth import TokenService
+from chalicelib.services.channel_events import ChannelEvents
 from chalicelib.services.dispatch import MessageDispatcher, SellerContact
 from chalicelib.services.dunning import DunningService, PolicyResolver
 from chalicelib.services.invoice_intake import InvoiceIntake
+from chalicelib.services.outbox import OutboxQueries, TemplatePreviews
 from chalicelib.services.pay_links import PayLinks
 from chalicelib.services.policy_admin import PolicyAdmin
 from chalicelib.services.ports import Clock, SecretProvider
@@ -86,6 +90,9 @@ class Services:
     renderer: JinjaTemplateRenderer
     secrets: SecretProvider
     work: WorkQueues
+    channel_events: ChannelEvents
+    outbox: OutboxQueries
+    previews: TemplatePreviews
     policies: PolicyAdmin
 
 
@@ -103,6 +110,13 @@ def build_clients(session: boto3.session.Session | None = None) -> AwsClients:
         sns=client("sns"),
         ssm=client("ssm"),
     )
+
+
+def _send_rate(settings: Settings, clients: AwsClients) -> Callable[[], float]:
+    # The emulator has no sending quota (nor the GetAccount call): do not throttle it.
+    if settings.stage in ("local", "test"):
+        return lambda: 1000.0
+    return account_send_rate(clients.sesv2)
 
 
 def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Services:
@@ -134,6 +148,7 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
             clients.sesv2,
             settings.email_from_address,
             settings.ses_configuration_set,
+            TokenBucket(_send_rate(settings, clients)),
             settings.seller_name,
         ),
         sms=SnsSmsSender(clients.sns),
@@ -187,6 +202,17 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
         renderer=renderer,
         secrets=secrets,
         work=WorkQueues(tasks, approvals, timeline, clock),
+        channel_events=ChannelEvents(
+            customers=customers, timeline=timeline, tasks=tasks, clock=clock
+        ),
+        # Only the emulator keeps what it "sent"; on AWS the route answers 404.
+        outbox=OutboxQueries(
+            MotoOutbox(clients.s3.meta.endpoint_url)
+            if settings.stage in ("local", "test")
+            else None,
+            timeline,
+        ),
+        previews=TemplatePreviews(renderer, BabelLocaleFormatter()),
         policies=PolicyAdmin(policy_store),
     )
 

@@ -63,5 +63,7 @@ class LibraryInvoiceReader:
             default_seller_id=self._default_seller_id,
         )
         return ReadStream(
-            result.format, result.profile, itertools.chain(result.invoices, result.rejected, result.warnings)
+            result.format,
+            result.profile,
+            itertools.chain(result.invoices, result.rejected, result.warnings),
         )

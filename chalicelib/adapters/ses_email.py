@@ -18,6 +18,16 @@ if TYPE_CHECKING:
 _TAG_VALUE = re.compile(r"[^A-Za-z0-9_\-.@]")
 
 
+def account_send_rate(client: SESV2Client) -> Callable[[], float]:
+    """The account's MaxSendRate, read once on first send."""
+
+    def rate() -> float:
+        quota = client.get_account().get("SendQuota", {})
+        return float(quota.get("MaxSendRate", 1.0))
+
+    return rate
+
+
 class TokenBucket:
     """Keeps sends under the account's SES rate (MaxSendRate per second)."""
 
@@ -73,18 +83,14 @@ class SesEmailSender:
         client: SESV2Client,
         from_address: str,
         configuration_set: str,
+        bucket: TokenBucket,
         from_name: str | None = None,
-        bucket: TokenBucket | None = None,
     ) -> None:
         self._client = client
         self._from = from_address
         self._from_name = from_name
         self._configuration_set = configuration_set
-        self._bucket = bucket or TokenBucket(self._max_send_rate)
-
-    def _max_send_rate(self) -> float:
-        quota = self._client.get_account().get("SendQuota", {})
-        return float(quota.get("MaxSendRate", 1.0))
+        self._bucket = bucket
 
     def send(self, email: OutgoingEmail) -> str:
         self._bucket.take()

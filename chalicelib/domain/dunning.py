@@ -31,6 +31,7 @@ Rules, in the order `decide` applies them:
    the next window opening (outside the window) or to the next day's opening (pressure cap).
    Deferred steps are never dropped.
 
+Actions come in policy-step order (a broken promise first), so a timeline reads in order.
 A step counts as done once its action is carried out: `SendReminder`, `RequestApproval`,
 `CreateTask` with a step and `SkipStep` all complete it; `DeferStep` does not. `apply_decision`
 does that bookkeeping.
@@ -408,6 +409,8 @@ def _schedule(s: _Situation) -> tuple[_Slot, ...]:
     for index, (step, offset) in enumerate(
         zip(s.policy.steps, effective_offsets(s.policy), strict=True)
     ):
+        if step.step_id in done:
+            continue
         day = s.invoice.due_date + timedelta(days=offset)
         slots.append(
             _Slot(index, step, offset, first_opening_from(window, day, s.place, s.calendar))
@@ -477,9 +480,13 @@ def _triage(s: _Situation, due: list[_Slot]) -> tuple[list[SkipStep], _Slot | No
         return skips, None
     *superseded, chosen = applicable
     skips.extend(_skip(s, slot, SkipReason.SUPERSEDED) for slot in superseded)
-    order = {slot.step.step_id: slot.index for slot in due}
-    skips.sort(key=lambda skip: order[skip.step_id])
     return skips, chosen
+
+
+def _in_policy_order(s: _Situation, actions: list[Action]) -> tuple[Action, ...]:
+    """Step actions in the order of the policy's steps, so a timeline reads chronologically."""
+    position = {step.step_id: index for index, step in enumerate(s.policy.steps)}
+    return tuple(sorted(actions, key=lambda action: position[getattr(action, "step_id", "")]))
 
 
 def _task(
@@ -566,11 +573,12 @@ def _run_steps(s: _Situation, schedule: tuple[_Slot, ...]) -> Decision:
     idle = DecisionReason.NOT_DUE if later else DecisionReason.COMPLETED
     skips, chosen = _triage(s, due)
     if chosen is None:
-        return Decision(invoice_id, tuple(skips), next_at, idle)
+        return Decision(invoice_id, _in_policy_order(s, [*skips]), next_at, idle)
     action = _act(s, chosen.step)
+    actions = _in_policy_order(s, [*skips, action])
     if isinstance(action, DeferStep):
-        return Decision(invoice_id, (*skips, action), action.until, action.reason)
-    return Decision(invoice_id, (*skips, action), next_at, DecisionReason.STEP_DUE)
+        return Decision(invoice_id, actions, action.until, action.reason)
+    return Decision(invoice_id, actions, next_at, DecisionReason.STEP_DUE)
 
 
 def decide(

@@ -336,3 +336,26 @@ class TaskOut(BaseModel):
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next: str | None
+
+
+class OutboxEntryOut(BaseModel):
+    channel: str
+    message_ref: str
+    to: str
+    subject: str | None
+    text: str
+    invoice_ids: list[str]
+    step_id: str | None
+    sent_at: datetime | None
+    attachments: list[str]
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxEntryOut]
+
+
+class TemplatePreview(BaseModel):
+    subject: str
+    html: str
+    text: str
+    sms: str | None = None

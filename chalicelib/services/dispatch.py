@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from chalicelib.domain.errors import DomainError
@@ -117,10 +117,12 @@ class MessageDispatcher:
         step_id: str,
         tone: str,
         jurisdiction: Jurisdiction = Jurisdiction.FR,
+        at: datetime | None = None,
     ) -> MessageView:
-        """The template context for a message (also used by previews and approvals)."""
-        now = self._clock.now()
-        link = self._pay_links.issue(customer.customer_id, now)
+        """The template context for a message, as of `at` (default now)."""
+        now = at or self._clock.now()
+        # The link's lifetime counts from the real send time, even in a simulated run.
+        link = self._pay_links.issue(customer.customer_id, self._clock.now())
         interest = indemnity = None
         rate = None
         if step_id in STATUTORY_STEPS:
@@ -188,13 +190,17 @@ class MessageDispatcher:
         jurisdiction: Jurisdiction = Jurisdiction.FR,
         subject_override: str | None = None,
         text_override: str | None = None,
+        at: datetime | None = None,
     ) -> DispatchResult:
-        """Claim, render, send and record one message; never raises for a lost claim."""
+        """Claim, render, send and record one message; never raises for a lost claim.
+
+        `at` is the decision time: a run "as of" another time dates its events then.
+        """
         result = DispatchResult()
         won = self._claim_all(invoices, step_id, channel, run_id, result)
         if not won:
             return result
-        view = self.view(customer, won, step_id, tone, jurisdiction)
+        view = self.view(customer, won, step_id, tone, jurisdiction, at)
         subject: str | None
         try:
             if channel == Channel.EMAIL:
@@ -219,7 +225,7 @@ class MessageDispatcher:
             return result
         for invoice in won:
             self._claims.confirm(invoice.invoice_id, step_id, channel.value, ref)
-        self._record(customer, won, step_id, channel, ref, to, subject, text, run_id)
+        self._record(customer, won, step_id, channel, ref, to, subject, text, run_id, at)
         result.sent_invoice_ids = [i.invoice_id for i in won]
         result.message_ref = ref
         return result
@@ -288,8 +294,9 @@ class MessageDispatcher:
         subject: str | None,
         text: str,
         run_id: str,
+        at: datetime | None,
     ) -> None:
-        now = self._clock.now()
+        now = at or self._clock.now()
         self._timeline.archive_message(
             ArchivedMessage(
                 message_ref=ref,

@@ -254,7 +254,7 @@ class DunningService:
             decisions[invoice.invoice_id] = (invoice, decision, policy)
             if not decision.actions:
                 counts[f"skipped:{decision.reason.value}"] += 1
-        failed_steps = self._send_reminders(customer, decisions, run_id, counts)
+        failed_steps = self._send_reminders(customer, decisions, run_id, counts, as_of)
         events: list[TimelineEvent] = []
         for invoice, decision, _policy in decisions.values():
             events += self._other_actions(customer, invoice, decision, as_of, counts)
@@ -277,6 +277,7 @@ class DunningService:
         decisions: Mapping[str, tuple[Invoice, Decision, DunningPolicy]],
         run_id: str,
         counts: Counter[str],
+        as_of: datetime,
     ) -> dict[str, set[str]]:
         failed: dict[str, set[str]] = defaultdict(set)
         reminders = [m for _, d, _ in decisions.values() for m in d.messages]
@@ -286,7 +287,7 @@ class DunningService:
             invoices = [decisions[i][0] for i in message.invoice_ids]
             policy = decisions[message.invoice_ids[0]][2]
             if message.channel == Channel.LETTER:
-                self._letter_task(customer, invoices, message.step_id, counts)
+                self._letter_task(customer, invoices, message.step_id, counts, as_of)
                 continue
             result = self._dispatcher.dispatch(
                 customer,
@@ -296,6 +297,7 @@ class DunningService:
                 message.tone.value,
                 run_id,
                 jurisdiction=policy.jurisdiction,
+                at=as_of,
             )
             for reason, number in result.skipped.items():
                 counts[f"skipped:{reason}"] += number
@@ -322,7 +324,12 @@ class DunningService:
         return failed
 
     def _letter_task(
-        self, customer: Customer, invoices: Sequence[Invoice], step_id: str, counts: Counter[str]
+        self,
+        customer: Customer,
+        invoices: Sequence[Invoice],
+        step_id: str,
+        counts: Counter[str],
+        at: datetime | None = None,
     ) -> None:
         self._task(
             customer,
@@ -332,6 +339,7 @@ class DunningService:
             f"Send the {step_id.replace('_', ' ')} by registered letter "
             "(the email version went out with the same content).",
             counts,
+            at,
         )
 
     def _task(
@@ -342,8 +350,9 @@ class DunningService:
         kind: str,
         note: str,
         counts: Counter[str],
+        at: datetime | None = None,
     ) -> None:
-        now = self._clock.now()
+        now = at or self._clock.now()
         task = Task(
             task_id=stable_id("task", kind, step_id or "", *invoice_ids),
             kind=kind,
@@ -390,9 +399,10 @@ class DunningService:
                     action.kind.value,
                     action.note,
                     counts,
+                    as_of,
                 )
             elif isinstance(action, RequestApproval):
-                self._request_approval(customer, invoice, action, counts)
+                self._request_approval(customer, invoice, action, counts, as_of)
             elif isinstance(action, DeferStep):
                 counts[f"deferred:{action.reason.value}"] += 1
                 events.append(
@@ -431,9 +441,14 @@ class DunningService:
         return events
 
     def _request_approval(
-        self, customer: Customer, invoice: Invoice, action: RequestApproval, counts: Counter[str]
+        self,
+        customer: Customer,
+        invoice: Invoice,
+        action: RequestApproval,
+        counts: Counter[str],
+        at: datetime | None = None,
     ) -> None:
-        now = self._clock.now()
+        now = at or self._clock.now()
         approval = Approval(
             approval_id=stable_id("apr", invoice.invoice_id, action.step_id),
             status=ApprovalStatus.PENDING,

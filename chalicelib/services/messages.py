@@ -18,6 +18,7 @@ from typing import Protocol
 from chalicelib.domain.errors import DomainError, ValidationError
 from chalicelib.domain.invoices import Customer, DocumentKind, Invoice
 from chalicelib.domain.money import Money
+from chalicelib.domain.sms import sms_encoding, sms_segments
 
 TONES = ("friendly", "standard", "firm")
 """Tones a message can take (the values of `chalicelib.domain.risk.Tone`)."""
@@ -178,6 +179,8 @@ class MessageView:
             raise ValidationError(f"tone must be one of {TONES}, got {self.tone!r}", field="tone")
         if not _URL_RE.match(self.pay_url):
             raise ValidationError("pay_url must be an http(s) URL", field="pay_url")
+        if not self.lines:
+            raise ValidationError("a message is about at least one invoice", field="lines")
 
     @property
     def invoice_count(self) -> int:
@@ -187,12 +190,12 @@ class MessageView:
     @property
     def max_days_overdue(self) -> int:
         """Days the oldest invoice is overdue (negative when none is due yet)."""
-        return max((line.days_overdue for line in self.lines), default=0)
+        return max(line.days_overdue for line in self.lines)
 
     @property
     def earliest_due_date(self) -> str:
         """Formatted due date of the oldest invoice."""
-        return self.lines[0].due_date if self.lines else ""
+        return self.lines[0].due_date
 
     @property
     def invoice_numbers(self) -> str:
@@ -222,6 +225,11 @@ class RenderedSms:
     text: str
     encoding: str
     segments: int
+
+    @classmethod
+    def of(cls, text: str) -> RenderedSms:
+        """Measure a rendered SMS with the GSM 03.38 rules of `chalicelib.domain.sms`."""
+        return cls(text=text, encoding=str(sms_encoding(text)), segments=sms_segments(text))
 
 
 class LocaleFormatter(Protocol):

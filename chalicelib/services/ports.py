@@ -339,3 +339,21 @@ class SecretProvider(Protocol):
     """Secrets by name (webhook signing keys, the pay-link key), cached by the adapter."""
 
     def get(self, name: str) -> str: ...  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One message the local emulator accepted (stage local only)."""
+
+    channel: str
+    message_ref: str
+    to: str
+    subject: str | None
+    text: str
+    attachments: tuple[str, ...]
+
+
+class Outbox(Protocol):
+    """What was sent, as the emulator recorded it."""
+
+    def items(self) -> list[OutboxItem]: ...  # pragma: no cover

@@ -56,8 +56,9 @@ def test_same_file_twice_changes_nothing(stack, pump, api, admin_headers):
     upload(stack, "inbox/a/base-example.xml", UBL_INVOICE.read_bytes())
     pump.drain()
     [before] = _invoices(api, admin_headers, number="Snippet1")
-    timeline_before = api.http.get(f"/admin/invoices/{before['invoice_id']}/timeline",
-                                   headers=admin_headers).json_body["items"]
+    timeline_before = api.http.get(
+        f"/admin/invoices/{before['invoice_id']}/timeline", headers=admin_headers
+    ).json_body["items"]
 
     upload(stack, "inbox/a/base-example.xml", UBL_INVOICE.read_bytes())
     upload(stack, "inbox/b/copy-of-base-example.xml", UBL_INVOICE.read_bytes())
@@ -65,8 +66,9 @@ def test_same_file_twice_changes_nothing(stack, pump, api, admin_headers):
 
     [after] = _invoices(api, admin_headers, number="Snippet1")
     assert after == before
-    timeline_after = api.http.get(f"/admin/invoices/{after['invoice_id']}/timeline",
-                                  headers=admin_headers).json_body["items"]
+    timeline_after = api.http.get(
+        f"/admin/invoices/{after['invoice_id']}/timeline", headers=admin_headers
+    ).json_body["items"]
     assert timeline_after == timeline_before
     records = _imports(api, admin_headers)
     assert len(records) == 2  # one per (key, ETag): the re-upload of a/ was a no-op
@@ -78,16 +80,18 @@ def test_corrected_file_updates_the_invoice_and_its_timeline(stack, pump, api, a
     original = UBL_INVOICE.read_bytes()
     upload(stack, "inbox/x.xml", original)
     pump.drain()
-    corrected = original.replace(b"<cbc:DueDate>2017-12-01</cbc:DueDate>",
-                                 b"<cbc:DueDate>2017-12-15</cbc:DueDate>")
+    corrected = original.replace(
+        b"<cbc:DueDate>2017-12-01</cbc:DueDate>", b"<cbc:DueDate>2017-12-15</cbc:DueDate>"
+    )
     assert corrected != original
     upload(stack, "inbox/x.xml", corrected)
     pump.drain()
 
     [invoice] = _invoices(api, admin_headers, number="Snippet1")
     assert invoice["due_date"] == "2017-12-15"
-    events = api.http.get(f"/admin/invoices/{invoice['invoice_id']}/timeline",
-                          headers=admin_headers).json_body["items"]
+    events = api.http.get(
+        f"/admin/invoices/{invoice['invoice_id']}/timeline", headers=admin_headers
+    ).json_body["items"]
     assert [e["type"] for e in events] == ["updated", "imported"]
     assert events[0]["details"]["changed"] == "due_date"
 
@@ -105,8 +109,9 @@ def test_credit_note_reduces_the_invoice_it_references(stack, pump, api, admin_h
     assert invoice["status"] == "paid"
     assert invoice["next_action_at"] is None
     assert credit["status"] == "paid"
-    events = api.http.get(f"/admin/invoices/{invoice['invoice_id']}/timeline",
-                          headers=admin_headers).json_body["items"]
+    events = api.http.get(
+        f"/admin/invoices/{invoice['invoice_id']}/timeline", headers=admin_headers
+    ).json_body["items"]
     assert events[0]["type"] == "credit_note"
     assert events[0]["details"]["amount"] == "1656.25"
 
@@ -121,11 +126,11 @@ def test_facturx_pdf_is_imported(stack, pump, api, admin_headers):
 
 def test_bad_rows_are_reported_and_good_rows_imported(stack, pump, api, admin_headers):
     csv = (
-        "Invoice Number,Invoice Date,Due Date,Customer,Email,Total,Currency\n"
-        "A-1,2026-10-01,2026-10-31,Acme,ap@acme.example,100.00,EUR\n"
-        "A-2,2026-10-01,not a date,Acme,ap@acme.example,50.00,EUR\n"
-        "A-3,2026-10-02,2026-11-01,Beta,ap@beta.example,75.50,EUR\n"
-    ).encode()
+        b"Invoice Number,Invoice Date,Due Date,Customer,Email,Total,Currency\n"
+        b"A-1,2026-10-01,2026-10-31,Acme,ap@acme.example,100.00,EUR\n"
+        b"A-2,2026-10-01,not a date,Acme,ap@acme.example,50.00,EUR\n"
+        b"A-3,2026-10-02,2026-11-01,Beta,ap@beta.example,75.50,EUR\n"
+    )
     upload(stack, "inbox/csv/export.csv", csv)
     pump.drain()
 
@@ -143,10 +148,15 @@ def test_bad_rows_are_reported_and_good_rows_imported(stack, pump, api, admin_he
     ("name", "body"),
     [
         ("garbage.xml", b"<Invoice><unclosed></Invoice>"),
-        ("xxe.xml", b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                    b"<r>&x;</r>"),
-        ("plain.pdf", (SAMPLES / "facturx-pdf" / "mustang-blanko-RE-20190610_507.pdf")
-         .read_bytes()),
+        (
+            "xxe.xml",
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            b"<r>&x;</r>",
+        ),
+        (
+            "plain.pdf",
+            (SAMPLES / "facturx-pdf" / "mustang-blanko-RE-20190610_507.pdf").read_bytes(),
+        ),
     ],
 )
 def test_unreadable_file_is_kept_and_reported(stack, pump, api, admin_headers, name, body):
@@ -164,12 +174,24 @@ def test_unreadable_file_is_kept_and_reported(stack, pump, api, admin_headers, n
 
 
 def test_mapping_file_beside_the_upload_overrides_headers(stack, pump, api, admin_headers):
-    upload(stack, "inbox/erp/_mapping.json", json.dumps(
-        {"Ref": "number", "Emis le": "issue_date", "A payer le": "due_date",
-         "Societe": "buyer_name", "TTC": "amount_total"}).encode())
-    upload(stack, "inbox/erp/export.csv",
-           "Ref;Emis le;A payer le;Societe;TTC\nZ-9;01/10/2026;31/10/2026;Zeta;1 234,56\n"
-           .encode())
+    upload(
+        stack,
+        "inbox/erp/_mapping.json",
+        json.dumps(
+            {
+                "Ref": "number",
+                "Emis le": "issue_date",
+                "A payer le": "due_date",
+                "Societe": "buyer_name",
+                "TTC": "amount_total",
+            }
+        ).encode(),
+    )
+    upload(
+        stack,
+        "inbox/erp/export.csv",
+        b"Ref;Emis le;A payer le;Societe;TTC\nZ-9;01/10/2026;31/10/2026;Zeta;1 234,56\n",
+    )
     pump.drain()
     [invoice] = _invoices(api, admin_headers, number="Z-9")
     assert invoice["amount_total"] == "1234.56"

@@ -322,3 +322,10 @@ def test_view_refuses_a_language_without_templates():
         replace(view, locale="de")
 
     assert caught.value.field == "locale"
+
+
+def test_view_without_any_line_is_refused():
+    with pytest.raises(ValidationError) as caught:
+        replace(a_plain_view(), lines=())
+
+    assert caught.value.field == "lines"

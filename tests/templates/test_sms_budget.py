@@ -9,7 +9,7 @@ import pytest
 from chalicelib.adapters.jinja_templates import DEFAULT_TEMPLATES_DIR, JinjaTemplateRenderer
 from chalicelib.domain.invoices import Invoice
 from chalicelib.domain.sms import sms_encoding, sms_segments
-from chalicelib.services.messages import TONES
+from chalicelib.services.messages import TONES, RenderedSms
 from tests.templates.builders import SMS_STEPS, a_message_view, an_invoice
 
 BUDGET = {"en": 2, "fr": 3}
@@ -55,3 +55,12 @@ def test_french_sms_forced_to_ucs2_still_fits_three_segments(renderer, step, ton
     assert sms_encoding(text) == "UCS-2" or "août" not in text
     assert sms_segments(text) <= 3, f"{len(text)} characters: {text!r}"
     assert len(text) <= 3 * 67
+
+
+def test_rendered_sms_reports_encoding_and_segments():
+    gsm = RenderedSms.of("Atelier Dupont: €12.00 due. https://pay.example/p/x")
+    french = RenderedSms.of("Atelier Dupont : 12,00 € à régler le 3 août. " + "x" * 30)
+
+    assert (gsm.encoding, gsm.segments) == ("GSM-7", 1)
+    assert (french.encoding, french.segments) == ("UCS-2", 2)
+    assert french.text.startswith("Atelier Dupont")

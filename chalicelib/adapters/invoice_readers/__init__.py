@@ -1,7 +1,7 @@
 """Adapter: read an uploaded invoice file (CSV, JSON, UBL, CII, Factur-X PDF) into domain data.
 
 The format is detected from the content, not trusted from the file name:
-- "%PDF-" in the first KiB: Factur-X / ZUGFeRD PDF (the embedded XML is read);
+- "%PDF-" first: Factur-X / ZUGFeRD PDF (the embedded XML is read);
 - "<" first: XML, dispatched on the root element's namespace (UBL Invoice / CreditNote,
   CII CrossIndustryInvoice, ZUGFeRD 1.0 CrossIndustryDocument);
 - "[" or "{" first: a JSON array / object, or JSON Lines;
@@ -20,6 +20,7 @@ from chalicelib.adapters.invoice_readers.csv_reader import (
     CANONICAL_FIELDS,
     CsvItem,
     iter_csv_invoices,
+    load_column_mapping,
     validate_mapping,
 )
 from chalicelib.adapters.invoice_readers.facturx_pdf import read_facturx_pdf
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "detect_format",
     "iter_csv_invoices",
+    "load_column_mapping",
     "read_invoice_file",
     "validate_mapping",
 ]
@@ -72,7 +74,7 @@ def detect_format(data: bytes) -> str:
     """
     if not data.strip():
         raise UnreadableDocumentError("The file is empty.")
-    if b"%PDF-" in data[:1024]:
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"%PDF-"):
         return "pdf"
     for signature, what in _BINARY_SIGNATURES:
         if data.startswith(signature):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -234,6 +235,23 @@ def validate_mapping(column_mapping: dict[str, str] | None) -> dict[str, str]:
     return result
 
 
+def load_column_mapping(data: bytes) -> dict[str, str]:
+    """Parse and check an `inbox/<prefix>/_mapping.json` file: {"File Header": "field"}.
+
+    Raises:
+        UnreadableDocumentError: not a JSON object of strings, or an unknown field name.
+    """
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise UnreadableDocumentError(f"The column mapping is not valid JSON: {exc}.") from exc
+    if not isinstance(document, dict):
+        raise UnreadableDocumentError(
+            'The column mapping must be a JSON object such as {"N° pièce": "number"}.'
+        )
+    return validate_mapping(document)
+
+
 # ---- bytes to lines --------------------------------------------------------------------------
 
 
@@ -256,14 +274,18 @@ def _chunks(stream: BinaryIO | Iterable[bytes], max_bytes: int | None) -> Iterat
 
 
 class _Decoder:
-    """UTF-8 (BOM or not), UTF-16 with BOM, else Windows-1252, chosen at the first clue."""
+    """UTF-8 (BOM or not), UTF-16 with BOM, else Windows-1252, chosen at the first clue.
+
+    While the text is pure ASCII nothing is decided. The first chunk holding other bytes
+    decides: UTF-8 if it has more valid UTF-8 characters than invalid bytes, else
+    Windows-1252 (a superset of Latin-1 for text). After that, bytes the chosen encoding
+    cannot decode become U+FFFD and the row holding them is rejected.
+    """
 
     def __init__(self) -> None:
         self._decoder: codecs.IncrementalDecoder | None = None
-        self._probe = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._started = False
         self.encoding = "ascii"
-        self.replaced = False
 
     def _start(self, chunk: bytes) -> bytes:
         self._started = True
@@ -280,39 +302,34 @@ class _Decoder:
             )
         return chunk
 
-    def _commit(self, encoding: str) -> None:
+    def _commit(self, encoding: str) -> codecs.IncrementalDecoder:
         self.encoding = encoding
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        return self._decoder
 
     def decode(self, chunk: bytes, final: bool = False) -> str:
         if not self._started:
             chunk = self._start(chunk)
-        if self._decoder is None:
-            text = self._probe_decode(chunk, final)
-        else:
-            text = self._decoder.decode(chunk, final)
-        if "\ufffd" in text:
-            self.replaced = True
-        return text
-
-    def _probe_decode(self, chunk: bytes, final: bool) -> str:
-        pending = self._probe.getstate()[0]
-        try:
-            text = self._probe.decode(chunk, final)
-        except UnicodeDecodeError:
-            self._commit("cp1252")
-            assert self._decoder is not None
-            return self._decoder.decode(pending + chunk, final)
-        if not text.isascii():
-            self._commit("utf-8")
-        return text
+        if self._decoder is not None:
+            return self._decoder.decode(chunk, final)
+        if chunk.isascii():
+            return chunk.decode("ascii")
+        trial = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        text = trial.decode(chunk, final)
+        invalid = text.count("\ufffd")
+        valid = sum(1 for c in text if c > "\x7f") - invalid
+        if valid > 0 and valid >= invalid:
+            self.encoding = "utf-8"
+            self._decoder = trial
+            return text
+        return self._commit("cp1252").decode(chunk, final)
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _text_lines(chunks: Iterator[bytes], decoder: _Decoder) -> Iterator[str]:
-    """Lines ending in "\n" for csv.reader, whatever the file used (CRLF, LF or bare CR).
+    """Lines ending in LF for csv.reader, whatever the file used (CRLF, LF or bare CR).
 
     Translating every line break (universal newlines) is what keeps a stray CR inside a row
     from breaking the csv module; a CR at the end of a chunk waits for the next one in case

@@ -11,6 +11,7 @@ from __future__ import annotations
 from io import BytesIO
 
 import facturx
+from pypdf import PdfReader
 
 from chalicelib.adapters.invoice_readers import cii, ubl
 from chalicelib.adapters.invoice_readers.xml_safety import parse_xml
@@ -24,6 +25,33 @@ NO_XML_REASON = (
 )
 
 
+def _explain_missing_xml(data: bytes) -> UnreadableDocumentError:
+    """Why factur-x found no usable XML: it skips bad attachments silently, we say which."""
+    try:
+        attachments = PdfReader(BytesIO(data)).attachments
+        found = [
+            (name, contents)
+            for name, contents in attachments.items()
+            if name.lower().endswith(".xml")
+        ]
+    except Exception:
+        return UnreadableDocumentError(NO_XML_REASON)
+    for name, contents in found:
+        for content in contents:
+            try:
+                root = parse_xml(content)
+            except UnreadableDocumentError as exc:
+                return UnreadableDocumentError(
+                    f"The PDF embeds {name}, which cannot be read: {exc.reason}"
+                )
+            if not (cii.is_cii(root) or ubl.is_ubl(root)):
+                return UnreadableDocumentError(
+                    f"The PDF embeds {name}, which is not a CII or UBL invoice "
+                    f"(root element {root.tag})."
+                )
+    return UnreadableDocumentError(NO_XML_REASON)
+
+
 def _extract_xml(data: bytes) -> tuple[str, bytes]:
     try:
         filename, xml = facturx.get_xml_from_pdf(BytesIO(data), check_xsd=False)
@@ -34,7 +62,7 @@ def _extract_xml(data: bytes) -> tuple[str, bytes]:
             f"The PDF cannot be read ({type(exc).__name__}: {exc})."
         ) from exc
     if not filename or not xml:
-        raise UnreadableDocumentError(NO_XML_REASON)
+        raise _explain_missing_xml(data)
     return str(filename), bytes(xml)
 
 

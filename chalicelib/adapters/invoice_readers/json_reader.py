@@ -108,7 +108,7 @@ def _read_record(item: Any, location: str, default_seller_id: str | None) -> Out
     try:
         # Validating the JSON text (not Python objects) keeps pydantic's strict JSON rules:
         # dates must be ISO strings, amounts strings, counts integers.
-        record = InvoiceJson.model_validate_json(json.dumps(item, default=str))
+        record = InvoiceJson.model_validate_json(json.dumps(item))
     except ValidationError as exc:
         return Outcome(
             None,

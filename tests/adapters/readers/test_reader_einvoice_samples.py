@@ -155,7 +155,7 @@ def read_sample(relative: str) -> ReadResult:
     return read_invoice_file(path.read_bytes(), path.name)
 
 
-def test_every_einvoice_sample_file_is_in_a_table():
+def test_every_einvoice_sample_file_is_in_a_table() -> None:
     root = samples_dir()
     on_disk = {
         str(path.relative_to(root))
@@ -166,7 +166,7 @@ def test_every_einvoice_sample_file_is_in_a_table():
 
 
 @pytest.mark.parametrize("expected", VALID, ids=lambda e: Path(e.path).name)
-def test_sample_imports_with_the_values_written_in_it(expected: Expected):
+def test_sample_imports_with_the_values_written_in_it(expected: Expected) -> None:
     result = read_sample(expected.path)
 
     assert result.rejected == ()
@@ -190,7 +190,7 @@ def test_sample_imports_with_the_values_written_in_it(expected: Expected):
     assert invoice.profile == expected.profile
 
 
-def test_plain_pdf_without_embedded_xml_is_unreadable_with_the_reason():
+def test_plain_pdf_without_embedded_xml_is_unreadable_with_the_reason() -> None:
     with pytest.raises(UnreadableDocumentError) as raised:
         read_sample("facturx-pdf/mustang-blanko-RE-20190610_507.pdf")
 
@@ -198,7 +198,7 @@ def test_plain_pdf_without_embedded_xml_is_unreadable_with_the_reason():
     assert raised.value.code == "unreadable-document"
 
 
-def test_profile_of_the_other_cii_generation_is_reported_at_its_xpath():
+def test_profile_of_the_other_cii_generation_is_reported_at_its_xpath() -> None:
     result = read_sample("einvoice/invalid/mustang-invalidV2Profile.xml")
 
     profile_warnings = [w for w in result.warnings if w.field == "profile"]
@@ -212,7 +212,7 @@ def test_profile_of_the_other_cii_generation_is_reported_at_its_xpath():
     assert "other CII generation" in warning.reason
 
 
-def test_credit_note_names_the_invoice_it_corrects():
+def test_credit_note_names_the_invoice_it_corrects() -> None:
     (credit,) = read_sample("einvoice/ubl/peppol-base-creditnote-correction.xml").invoices
 
     assert credit.kind == DocumentKind.CREDIT_NOTE
@@ -220,7 +220,7 @@ def test_credit_note_names_the_invoice_it_corrects():
     assert credit.source_location == "/CreditNote"
 
 
-def test_cii_references_payment_details_and_contacts_are_read():
+def test_cii_references_payment_details_and_contacts_are_read() -> None:
     (invoice,) = read_sample("einvoice/cii/akretion-factur-x-en16931.xml").invoices
 
     assert invoice.purchase_order == "PO201925478"
@@ -233,7 +233,7 @@ def test_cii_references_payment_details_and_contacts_are_read():
     assert invoice.seller.name == "LE FOURNISSEUR"
 
 
-def test_ubl_party_contact_is_normalised():
+def test_ubl_party_contact_is_normalised() -> None:
     (invoice,) = read_sample("einvoice/ubl/akretion-ubl-21-en16931.xml").invoices
 
     assert invoice.buyer.phone == "+33742124212"
@@ -243,7 +243,7 @@ def test_ubl_party_contact_is_normalised():
     assert invoice.referenced_invoice == "F124211"
 
 
-def test_invalid_iban_is_dropped_and_reported_at_its_xpath():
+def test_invalid_iban_is_dropped_and_reported_at_its_xpath() -> None:
     result = read_sample("einvoice/ubl/peppol-base-example.xml")
 
     assert result.invoices[0].iban is None
@@ -252,7 +252,7 @@ def test_invalid_iban_is_dropped_and_reported_at_its_xpath():
     assert warning.value == "IBAN32423940"
 
 
-def test_invalid_phone_is_dropped_without_rejecting_the_invoice():
+def test_invalid_phone_is_dropped_without_rejecting_the_invoice() -> None:
     result = read_sample("einvoice/ubl/peppol-Vat-category-S.xml")
 
     assert result.invoices[0].seller.phone is None
@@ -261,7 +261,7 @@ def test_invalid_phone_is_dropped_without_rejecting_the_invoice():
     assert "GB" in phone[0].reason
 
 
-def test_language_follows_the_buyer_country():
+def test_language_follows_the_buyer_country() -> None:
     (swedish,) = read_sample("einvoice/ubl/peppol-base-example.xml").invoices
     (german,) = read_sample("einvoice/cii/corpus-EN16931_Einfach.cii.xml").invoices
 

@@ -432,7 +432,7 @@ CONDITIONS = [
     ("segment does not match", "500.00", {}, ON_TIME, ("reminder", "big_sms"), paris(10, 27), ["skip vip_check not_applicable"], paris(11, 4, 9)),  # noqa: E501
     ("risk class matches", "500.00", {}, NEW_CUSTOMER, ("reminder", "big_sms", "vip_check"), paris(11, 4), ["send medium_risk via email tone=standard"], None),  # noqa: E501
     ("risk class does not match", "500.00", {}, ON_TIME, ("reminder", "big_sms", "vip_check"), paris(11, 4), ["skip medium_risk not_applicable"], None),  # noqa: E501
-    ("inapplicable later step does not hide an earlier one", "1200.00", {}, ON_TIME, (), paris(10, 27), ["skip reminder superseded", "skip vip_check not_applicable", "send big_sms via sms tone=friendly"], paris(11, 4, 9)),  # noqa: E501
+    ("inapplicable later step does not hide an earlier one", "1200.00", {}, ON_TIME, (), paris(10, 27), ["skip reminder superseded", "send big_sms via sms tone=friendly", "skip vip_check not_applicable"], paris(11, 4, 9)),  # noqa: E501
 ]
 # fmt: on
 

@@ -144,7 +144,7 @@ def _events(
     customer: Customer,
     as_of: datetime,
     turn: int,
-    plan: dict,
+    plan: dict[str, int | None],
 ) -> Invoice:
     """Along the chase the customer may promise to pay, pay part, then pay everything."""
     if turn == plan["promise"] and invoice.promise_date is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def step(
     )
 
 
-def policy(*steps: PolicyStep, **changes: object) -> DunningPolicy:
+def policy(*steps: PolicyStep, **changes: Any) -> DunningPolicy:
     base = DunningPolicy("p1", 1, "Test policy", steps or (step(),))
     return replace(base, **changes)
 
@@ -348,8 +349,9 @@ def test_amount_rule_in_another_currency_never_matches() -> None:
 
 @pytest.mark.parametrize("field", ["invoice_override", "customer_override"])
 def test_blank_override_is_rejected(field) -> None:
+    overrides: dict[str, Any] = {field: "  "}
     with pytest.raises(ValidationError) as error:
-        choose_policy(an_invoice(), a_customer(), [], **{field: "  "})
+        choose_policy(an_invoice(), a_customer(), [], **overrides)
     assert error.value.field == field
 
 
