@@ -28,8 +28,9 @@ def _header(message: Message, name: str) -> str:
 
 
 class MotoOutbox:
-    """`/moto-api/data.json` holds every message the emulator accepted, with no send time; the
-    archive of sent messages (records table) supplies times and invoice ids by message id.
+    """Messages the emulator accepted, from `/moto-api/data.json`.
+
+    The emulator keeps no send time; Relance's archive supplies it by message id.
     """
 
     def __init__(self, endpoint_url: str) -> None:

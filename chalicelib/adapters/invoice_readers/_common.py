@@ -298,7 +298,9 @@ def normalise_country(text: str | None) -> str | None:
     if value is None:
         return None
     if _ALPHA2.match(value):
-        return value.upper()
+        code = value.upper()
+        # "UK" and "EL" (Greece) are the EU VAT prefixes, not the ISO codes.
+        return {"UK": "GB", "EL": "GR"}.get(code, code)
     return _COUNTRY_NAMES.get(fold(value))
 
 

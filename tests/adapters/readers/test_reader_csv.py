@@ -627,4 +627,4 @@ def test_every_canonical_field_is_documented() -> None:
 
     # Party fields are documented once per attribute ("every seller field also exists as...").
     assert CANONICAL_FIELDS - documented <= party_fields
-    assert {f"`{f}`" in doc for f in ("buyer_name", "buyer_email", "seller_name")} == {True}
+    assert all(f"`{f}`" in doc for f in ("buyer_name", "buyer_email", "seller_name"))
