@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from chalicelib.adapters.dynamodb.audit import DynamoAuditLog
 from chalicelib.adapters.dynamodb.customers import DynamoCustomerRepository
+from chalicelib.adapters.dynamodb.gdpr import (
+    DynamoCustomerWork,
+    DynamoMessageArchive,
+    DynamoTimelineEditor,
+)
+from chalicelib.adapters.dynamodb.invoice_queries import DynamoInvoiceFinder, DynamoPortfolio
 from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceRepository
 from chalicelib.adapters.dynamodb.records import DynamoImportLog, DynamoTokenStore
 from chalicelib.adapters.dynamodb.tables import bind_tables
@@ -30,21 +37,28 @@ from chalicelib.adapters.jinja_templates import JinjaTemplateRenderer
 from chalicelib.adapters.locale_format import BabelLocaleFormatter
 from chalicelib.adapters.moto_outbox import MotoOutbox
 from chalicelib.adapters.s3_documents import S3DocumentStore
+from chalicelib.adapters.s3_erasure import S3DocumentEraser
 from chalicelib.adapters.secrets import EnvSecrets, SsmSecrets
 from chalicelib.adapters.ses_email import SesEmailSender, TokenBucket, account_send_rate
 from chalicelib.adapters.sns_sms import SnsSmsSender
 from chalicelib.adapters.sqs_queue import SqsWorkQueue
 from chalicelib.adapters.system_clock import SystemClock
 from chalicelib.services.admin_queries import AdminQueries
+from chalicelib.services.audit import AuditTrail
 from chalicelib.services.auth import TokenService
 from chalicelib.services.channel_events import ChannelEvents
+from chalicelib.services.collections import CollectionsService
+from chalicelib.services.customers_admin import CustomerAdmin
 from chalicelib.services.dispatch import MessageDispatcher, SellerContact
 from chalicelib.services.dunning import DunningService, PolicyResolver
+from chalicelib.services.gdpr import GdprService
 from chalicelib.services.invoice_intake import InvoiceIntake
+from chalicelib.services.invoice_search import InvoiceSearch
 from chalicelib.services.outbox import OutboxQueries, TemplatePreviews
 from chalicelib.services.pay_links import PayLinks
 from chalicelib.services.policy_admin import PolicyAdmin
 from chalicelib.services.ports import Clock, SecretProvider
+from chalicelib.services.reporting import ReportService
 from chalicelib.services.work_queues import WorkQueues
 from chalicelib.settings import Settings, get_settings
 
@@ -94,6 +108,12 @@ class Services:
     outbox: OutboxQueries
     previews: TemplatePreviews
     policies: PolicyAdmin
+    collections: CollectionsService
+    customer_admin: CustomerAdmin
+    invoice_search: InvoiceSearch
+    reports: ReportService
+    gdpr: GdprService
+    audit: AuditTrail
 
 
 _override: Services | None = None
@@ -214,6 +234,35 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
         ),
         previews=TemplatePreviews(renderer, BabelLocaleFormatter()),
         policies=PolicyAdmin(policy_store),
+        collections=CollectionsService(
+            invoices=invoices,
+            customers=customers,
+            timeline=timeline,
+            work=WorkQueues(tasks, approvals, timeline, clock),
+            next_action_at=dunning.next_action_at,
+            policy_for=dunning.policy_for,
+            clock=clock,
+        ),
+        customer_admin=CustomerAdmin(customers, timeline, clock),
+        invoice_search=InvoiceSearch(
+            finder=DynamoInvoiceFinder(),
+            invoices=invoices,
+            customers=customers,
+            policy_for=dunning.policy_for,
+            clock=clock,
+        ),
+        reports=ReportService(DynamoPortfolio()),
+        gdpr=GdprService(
+            customers=customers,
+            invoices=invoices,
+            timeline=timeline,
+            editor=DynamoTimelineEditor(),
+            messages=DynamoMessageArchive(),
+            work=DynamoCustomerWork(),
+            documents=S3DocumentEraser(clients.s3, settings.invoice_bucket_name),
+            clock=clock,
+        ),
+        audit=AuditTrail(DynamoAuditLog(), clock),
     )
 
 

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,10 @@ def _bootstrap_in_process(env: dict[str, str]) -> Any:
     # The pump and the demo loader run the same handlers in this process, so the process
     # environment must be the Lambda environment before anything reads settings.
     os.environ.update(env)
+    # The handlers run in this process too; their INFO lines go to the log files, not the
+    # console, which keeps the start-up summary readable. Warnings and errors still show.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from chalicelib import bootstrap
     from chalicelib.settings import reset_settings_cache
 
@@ -174,6 +179,9 @@ def _bootstrap_in_process(env: dict[str, str]) -> Any:
 
 
 def main() -> int:  # noqa: C901 - a linear start-up script reads best as one function
+    # If `make` (our parent) is killed, we are told too, and stop our own children.
+    _die_with_parent()
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     api_port = int(os.environ.get("API_PORT", "8000"))
     aws_port = int(os.environ.get("AWS_PORT", "5055"))
     local_dir = Path(os.environ.get("RELANCE_LOCAL_DIR", ROOT / ".local"))
@@ -219,6 +227,7 @@ def main() -> int:  # noqa: C901 - a linear start-up script reads best as one fu
             from devstack.demo import load_demo
 
             load_demo(stack.endpoint, REGION, provisioned.physical["InvoiceBucket"], pump)
+        pump.fire_schedules_now()
         stack.write_stack_file(
             {
                 "api_url": stack.api_url,

@@ -64,6 +64,8 @@ class RouteSpec:
     status: int
     query: tuple[QueryParam, ...]
     content_type: str
+    # Other representations of the same response, chosen by a query parameter (e.g. CSV).
+    alternate_content_types: tuple[str, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -154,6 +156,23 @@ def _parse_body(request: Request, model: type[pydantic.BaseModel]) -> pydantic.B
     return model.model_validate_json(raw)
 
 
+def _audit(
+    auth: ApiToken,
+    method: str,
+    path: str,
+    summary: str,
+    target: dict[str, str],
+    body: object,
+    status: int,
+) -> None:
+    fields = sorted(body.model_fields_set) if isinstance(body, pydantic.BaseModel) else []
+    try:
+        get_services().audit.record(auth, f"{method} {path}", summary, target, fields, status)
+    except Exception:
+        # The action is done and answered; a lost audit line must not turn it into an error.
+        log.exception("audit entry not written", extra={"action": f"{method} {path}"})
+
+
 def _to_response(result: object, status: int) -> Response:
     if isinstance(result, Response):
         return result
@@ -177,11 +196,15 @@ def api_route(
     query: Sequence[QueryParam] = (),
     content_types: Sequence[str] = ("application/json",),
     response_content_type: str = "application/json",
+    alternate_content_types: Sequence[str] = (),
+    audit: bool | None = None,
 ) -> Callable[[Callable[..., object]], Callable[..., Response]]:
     """Register a route whose auth, body parsing and error mapping are the same everywhere.
 
     The view receives path parameters as keyword arguments, plus `request`, `auth` (the
     token, or None on public routes) and `body` (the parsed model) when declared.
+    Authenticated changes (every method but GET, or `audit=True`) that succeed are written
+    to the audit log: who, which route and ids, which body fields (never their values).
     """
 
     def decorator(view: Callable[..., object]) -> Callable[..., Response]:
@@ -196,7 +219,19 @@ def api_route(
                         kwargs["body"] = _parse_body(request, body)
                     except pydantic.ValidationError as exc:
                         return problem_for_validation(exc, "body")
-                return _to_response(view(**kwargs), status)
+                response = _to_response(view(**kwargs), status)
+                audited = audit if audit is not None else request.method != "GET"
+                if auth is not None and audited and response.status_code < 400:
+                    _audit(
+                        auth,
+                        request.method,
+                        path,
+                        summary,
+                        path_params,
+                        kwargs.get("body"),
+                        response.status_code,
+                    )
+                return response
             except DomainError as exc:
                 log.info("request refused", extra={"path": path, "code": exc.code})
                 return problem_for(exc)
@@ -213,6 +248,7 @@ def api_route(
                     status,
                     tuple(query),
                     response_content_type,
+                    tuple(alternate_content_types),
                 )
             )
         bp.route(path, methods=[m.upper() for m in methods], content_types=list(content_types))(

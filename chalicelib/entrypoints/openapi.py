@@ -48,6 +48,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         }
     elif spec.content_type != "application/json":
         success["content"] = {spec.content_type: {"schema": {"type": "string"}}}
+    for alternate in spec.alternate_content_types:
+        success.setdefault("content", {})[alternate] = {"schema": {"type": "string"}}
     responses: dict[str, Any] = {str(spec.status): success}
     if spec.role is not None:
         responses["401"] = _problem_response("Missing, unknown, expired or revoked token")

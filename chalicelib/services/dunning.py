@@ -183,6 +183,25 @@ class DunningService:
         )
         return now if decision.actions else decision.next_action_at
 
+    def policy_for(self, invoice: Invoice) -> DunningPolicy:
+        """The policy (and version) the invoice runs on, or would start on."""
+        return self._policies.for_invoice(invoice)
+
+    def next_action_at(self, invoice: Invoice, customer: Customer) -> datetime | None:
+        """When an invoice a person just changed (pause, dispute, promise...) next needs the engine.
+
+        Now when something is already due (the next run acts on it), else the engine's own
+        wake-up time, None when only an outside event can change anything.
+        """
+        if invoice.is_closed:
+            return None
+        policy = self._policies.for_invoice(invoice)
+        if invoice.policy_id is None:
+            invoice = replace(invoice, policy_id=policy.policy_id, policy_version=policy.version)
+        now = self._clock.now()
+        decision = decide(invoice, customer, policy, PaymentHistory(), now, self._calendar, 0)
+        return now if decision.actions else decision.next_action_at
+
     def run_cycle(
         self, as_of: datetime, *, trigger: str = "schedule", run_id: str | None = None
     ) -> RunStarted:

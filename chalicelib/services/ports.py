@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import BinaryIO, Generic, Protocol, TypeVar
 
+from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.intake import ParsedInvoice, ReadWarning, RejectedRecord
 from chalicelib.domain.invoices import Customer, Invoice
 from chalicelib.domain.policies import DunningPolicy
@@ -357,3 +358,272 @@ class Outbox(Protocol):
     """What was sent, as the emulator recorded it."""
 
     def items(self) -> list[OutboxItem]: ...  # pragma: no cover
+
+
+# -- collections, reports and GDPR (issue 7) --
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFilter:
+    """What an invoice listing narrows by, in terms a store can index or filter on."""
+
+    status: str | None = None
+    customer_id: str | None = None
+    due_from: date | None = None
+    due_to: date | None = None
+    step_done: str | None = None
+    open_only: bool = False
+
+
+class InvoiceFinder(Protocol):
+    """Invoices narrowed by index keys and store-side filters, paged."""
+
+    def find(
+        self, filters: InvoiceFilter, *, limit: int, cursor: str | None
+    ) -> Page[Invoice]: ...  # pragma: no cover
+
+
+class Portfolio(Protocol):
+    """What the reports read: every invoice, the customers' names and the history events."""
+
+    def invoices(self) -> Iterator[Invoice]: ...  # pragma: no cover
+
+    def customer_names(self) -> dict[str, str]: ...  # pragma: no cover
+
+    def events(self, types: frozenset[EventType]) -> Iterator[TimelineEvent]: ...  # pragma: no cover
+
+
+class TimelineEditor(Protocol):
+    """Rewrites stored events in place (GDPR erasure only: the timeline is otherwise append-only)."""
+
+    def replace(self, events: Sequence[TimelineEvent]) -> None: ...  # pragma: no cover
+
+
+class MessageArchive(Protocol):
+    """Archived message contents by customer, for GDPR access and erasure."""
+
+    def for_customer(self, customer_id: str) -> list[ArchivedMessage]: ...  # pragma: no cover
+
+    def delete(self, message_ref: str) -> None: ...  # pragma: no cover
+
+
+class CustomerWork(Protocol):
+    """A customer's tasks and approvals, read and rewritten for GDPR."""
+
+    def tasks_for(self, customer_id: str) -> list[Task]: ...  # pragma: no cover
+
+    def approvals_for(self, customer_id: str) -> list[Approval]: ...  # pragma: no cover
+
+    def rewrite_task(self, task: Task) -> None: ...  # pragma: no cover
+
+    def rewrite_approval(self, approval: Approval) -> None: ...  # pragma: no cover
+
+
+class DocumentEraser(Protocol):
+    """Stored files, every version of them (the bucket is versioned)."""
+
+    def keys(self, prefix: str) -> Iterator[str]: ...  # pragma: no cover
+
+    def get_bytes(self, key: str) -> bytes | None: ...  # pragma: no cover
+
+    def overwrite(self, key: str, body: bytes, content_type: str) -> None:
+        """Store the new content, then delete every earlier version of the key."""
+        ...  # pragma: no cover
+
+    def purge(self, key: str) -> int:
+        """Delete every version of the key; returns how many versions were deleted."""
+        ...  # pragma: no cover
+
+
+class AuditLog(Protocol):
+    """Admin actions, by month, newest first."""
+
+    def record(self, entry: AuditEntry) -> None: ...  # pragma: no cover
+
+    def list(
+        self, month: str, *, limit: int, cursor: str | None
+    ) -> Page[AuditEntry]: ...  # pragma: no cover
+
+
+# --- Payments: webhook events, payment ledger, unallocated money (docs/webhooks.md) ---
+# Imported here rather than at the top so this section stays an append-only addition.
+
+from chalicelib.domain.money import Money  # noqa: E402
+from chalicelib.domain.payments import PaymentEvent, PaymentLedgerEntry  # noqa: E402
+
+
+class WebhookVerifier(Protocol):
+    """Checks one provider's signature over the raw body exactly as received."""
+
+    def verify(self, raw_body: bytes, header: str | None, now: int) -> None:
+        """Raise `SignatureError` unless `header` signs `raw_body` (`now` in unix seconds)."""
+        ...  # pragma: no cover
+
+
+class WebhookClaim(StrEnum):
+    """What recording a provider event id found."""
+
+    NEW = "new"
+    DONE = "done"
+    IN_FLIGHT = "in_flight"
+
+
+class WebhookEventLog(Protocol):
+    """Provider event ids, recorded with a conditional write before anything else happens."""
+
+    def begin(
+        self, provider: str, event_id: str, now: datetime, *, done_as: str | None = None
+    ) -> WebhookClaim:
+        """Record the event as being processed (or as done with outcome `done_as`).
+
+        Returns NEW when this call recorded it (a processing record abandoned for longer than
+        the adapter's stale window is taken over), DONE when it was processed already and
+        IN_FLIGHT when another delivery is processing it right now.
+        """
+        ...  # pragma: no cover
+
+    def is_done(self, provider: str, event_id: str) -> bool: ...  # pragma: no cover
+
+    def keep_rejected(
+        self, provider: str, raw_body: bytes, field: str | None, message: str, now: datetime
+    ) -> None:
+        """Keep a signed body that could not be used (it is evidence) with the reason."""
+        ...  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentHead:
+    """What the ledger knows about one provider payment (`PaymentEvent.ledger_key`).
+
+    Attributes:
+        ledger_key: `<provider>:<provider payment id>`.
+        invoice_ids: The invoices this payment put money on.
+        orphans: Refunds or chargebacks that arrived before the payment and matched nothing;
+            they are applied as soon as the payment is placed.
+        version: 0 until stored; writes are conditional on it.
+    """
+
+    ledger_key: str
+    invoice_ids: tuple[str, ...] = ()
+    orphans: tuple[PaymentEvent, ...] = ()
+    version: int = 0
+
+
+class UnallocatedStatus(StrEnum):
+    """Money a collector must place, and money already placed by hand or later evidence."""
+
+    UNALLOCATED = "unallocated"
+    ALLOCATED = "allocated"
+
+
+@dataclass(frozen=True, slots=True)
+class UnallocatedPayment:
+    """Money (or a reversal) that could not be put on an invoice automatically.
+
+    Attributes:
+        payment_ref: Stable id (one per provider event) used by the admin API.
+        event: The provider event, as received.
+        amount: The part left unallocated (None when the provider gave no amount).
+        reason: Why (`UnallocatedReason` values, `remainder` or `too_many_invoices`).
+        received_at: When Relance recorded it.
+        status: unallocated, or allocated once placed.
+        customer_id: The customer it seems to belong to, when known.
+        allocated_to: Invoices it was finally placed on.
+        allocated_by: Who placed it (a collector's token label, or "payments").
+        allocated_at: When.
+    """
+
+    payment_ref: str
+    event: PaymentEvent
+    amount: Money | None
+    reason: str
+    received_at: datetime
+    status: UnallocatedStatus = UnallocatedStatus.UNALLOCATED
+    customer_id: str | None = None
+    allocated_to: tuple[str, ...] = ()
+    allocated_by: str | None = None
+    allocated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerCredit:
+    """An overpayment kept for the customer (never converted to another currency)."""
+
+    customer_id: str
+    amount: Money
+    provider: str
+    event_id: str
+    invoice_ids: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCommit:
+    """Everything one payment event changes, written atomically.
+
+    Attributes:
+        webhook: (provider, event_id) of the webhook record to mark done, if any.
+        outcome: Stored on the webhook record.
+        ledger: (invoice_id, entry) pairs to store (idempotent by invoice and event).
+        invoices: Invoices to save, each conditional on its version.
+        unchanged: Invoices read for the decision and left as they are; the commit fails
+            if any of them changed meanwhile.
+        payment: The payment's head to save, conditional on its version (0: must not exist).
+        payment_unchanged: A payment head read for the decision and not rewritten; the commit
+            fails if it changed (version 0: if it appeared) meanwhile.
+        unallocated: Unallocated records to create or update.
+        expect_unallocated: A payment_ref that must still be unallocated (manual allocation).
+        credits: Customer credits to store.
+        references: (key, target id) pairs for the `PaymentDirectory`.
+        timeline: Timeline events to append.
+    """
+
+    webhook: tuple[str, str] | None = None
+    outcome: str = ""
+    ledger: tuple[tuple[str, PaymentLedgerEntry], ...] = ()
+    invoices: tuple[Invoice, ...] = ()
+    unchanged: tuple[Invoice, ...] = ()
+    payment: PaymentHead | None = None
+    payment_unchanged: PaymentHead | None = None
+    unallocated: tuple[UnallocatedPayment, ...] = ()
+    expect_unallocated: str | None = None
+    credits: tuple[CustomerCredit, ...] = ()
+    references: tuple[tuple[str, str], ...] = ()
+    timeline: tuple[TimelineEvent, ...] = ()
+
+
+class PaymentStore(Protocol):
+    """Payment ledgers per invoice, payment heads, unallocated money and customer credit."""
+
+    def ledger(self, invoice_id: str) -> list[PaymentLedgerEntry]: ...  # pragma: no cover
+
+    def payment(self, ledger_key: str) -> PaymentHead | None: ...  # pragma: no cover
+
+    def commit(self, commit: PaymentCommit) -> list[Invoice]:
+        """Write everything or nothing; returns the invoices as stored (new versions).
+
+        Raises:
+            ConcurrentUpdateError: an invoice, the payment head, the webhook record or the
+                expected unallocated record changed since it was read.
+        """
+        ...  # pragma: no cover
+
+    def unallocated(
+        self, *, status: UnallocatedStatus, limit: int, cursor: str | None
+    ) -> Page[UnallocatedPayment]: ...  # pragma: no cover
+
+    def get_unallocated(
+        self, payment_ref: str
+    ) -> UnallocatedPayment | None: ...  # pragma: no cover
+
+    def credits(self, customer_id: str) -> list[CustomerCredit]: ...  # pragma: no cover
+
+
+class PaymentDirectory(Protocol):
+    """Clues a payer leaves (an RF reference, an email) mapped to invoice or customer ids."""
+
+    def register(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Remember each (key, target id); registering a pair twice changes nothing."""
+        ...  # pragma: no cover
+
+    def lookup(self, key: str) -> tuple[str, ...]: ...  # pragma: no cover

@@ -225,3 +225,9 @@ def bind_tables(
     for model, name in names.items():
         model.Meta.table_name = name
         model.Meta.region = region
+
+
+def bind_records_table(name: str, region: str | None) -> None:
+    """Point only the records table (tokens) at `name`: what the tokens CLI needs."""
+    GenericRecord.Meta.table_name = name
+    GenericRecord.Meta.region = region

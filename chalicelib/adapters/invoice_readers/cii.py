@@ -242,12 +242,13 @@ def read_cii(root: etree._Element, default_seller_id: str | None, fmt: str = "ci
     draft.issue_date = doc.read_date(
         draft, "issue_date", (f"{syntax.document}/ram:IssueDateTime/udt:DateTimeString",)
     )
-    draft.buyer.language = doc.text(f"{syntax.document}/ram:LanguageID")
     agreement = doc.first(f"{syntax.transaction}/{syntax.agreement}")
     draft.seller = _party(doc, draft, "seller", agreement, "ram:SellerTradeParty")
-    language = draft.buyer.language
     draft.buyer = _party(doc, draft, "buyer", agreement, "ram:BuyerTradeParty")
-    draft.buyer.language = language
+    # The language the document is written in is the best hint of the buyer's language.
+    draft.buyer.language, _ = doc.read(
+        draft, "buyer_language", (f"{syntax.document}/ram:LanguageID",)
+    )
     if agreement is not None:
         draft.purchase_order, _ = doc.read(draft, "purchase_order", (syntax.order_id,), agreement)
     _settlement(doc, draft, syntax, doc.first(f"{syntax.transaction}/{syntax.settlement}"))

@@ -444,7 +444,7 @@ def _require_columns(layout: _Layout, header: list[str]) -> None:
     if "issue_date" not in index:
         missing.append("issue date")
     amounts = {"amount_total", "amount_due", "line_amount", "debit"}
-    if not amounts & index.keys() and not (layout.ledger and "amount_total" in index):
+    if not amounts & index.keys():
         missing.append("amount (total, amount due or line amount)")
     if not index.keys() & {f"buyer_{name}" for name in ("name", "vat_id", "legal_id", "email")}:
         missing.append("customer (name, VAT id, legal id or e-mail)")

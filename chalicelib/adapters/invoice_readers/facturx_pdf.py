@@ -25,7 +25,7 @@ NO_XML_REASON = (
 )
 
 
-def _explain_missing_xml(data: bytes) -> UnreadableDocumentError:
+def _explain_missing_xml(data: bytes, max_bytes: int) -> UnreadableDocumentError:
     """Why factur-x found no usable XML: it skips bad attachments silently, we say which."""
     try:
         attachments = PdfReader(BytesIO(data)).attachments
@@ -35,9 +35,14 @@ def _explain_missing_xml(data: bytes) -> UnreadableDocumentError:
             if name.lower().endswith(".xml")
         ]
     except Exception:
+        # factur-x read this PDF a moment ago; if pypdf now fails, the generic reason stands.
         return UnreadableDocumentError(NO_XML_REASON)
     for name, contents in found:
         for content in contents:
+            if len(content) > max_bytes:
+                return UnreadableDocumentError(
+                    f"The PDF embeds {name}, which is larger than the limit of {max_bytes} bytes."
+                )
             try:
                 root = parse_xml(content)
             except UnreadableDocumentError as exc:
@@ -52,7 +57,7 @@ def _explain_missing_xml(data: bytes) -> UnreadableDocumentError:
     return UnreadableDocumentError(NO_XML_REASON)
 
 
-def _extract_xml(data: bytes) -> tuple[str, bytes]:
+def _extract_xml(data: bytes, max_bytes: int) -> tuple[str, bytes]:
     try:
         filename, xml = facturx.get_xml_from_pdf(BytesIO(data), check_xsd=False)
     except Exception as exc:
@@ -62,13 +67,13 @@ def _extract_xml(data: bytes) -> tuple[str, bytes]:
             f"The PDF cannot be read ({type(exc).__name__}: {exc})."
         ) from exc
     if not filename or not xml:
-        raise _explain_missing_xml(data)
+        raise _explain_missing_xml(data, max_bytes)
     return str(filename), bytes(xml)
 
 
 def read_facturx_pdf(data: bytes, default_seller_id: str | None, max_bytes: int) -> ReadResult:
     """Read the invoice XML embedded in a Factur-X / ZUGFeRD PDF."""
-    filename, xml = _extract_xml(data)
+    filename, xml = _extract_xml(data, max_bytes)
     if len(xml) > max_bytes:
         raise UnreadableDocumentError(
             f"The XML embedded in the PDF ({filename}) is {len(xml)} bytes; the limit is "

@@ -30,7 +30,7 @@ def read_edited(relative: str, *edits: tuple[str, str]) -> ReadResult:
     return read_invoice_file(text.encode(), "edited.xml")
 
 
-def test_unparsable_cii_amount_is_rejected_at_its_xpath():
+def test_unparsable_cii_amount_is_rejected_at_its_xpath() -> None:
     result = read_edited(
         CII_MINIMUM,
         ("<ram:DuePayableAmount>104.90", "<ram:DuePayableAmount>104,90"),
@@ -42,7 +42,7 @@ def test_unparsable_cii_amount_is_rejected_at_its_xpath():
     assert (rejected.field, rejected.value) == ("amount_due", "104,90")
 
 
-def test_cii_amounts_that_do_not_add_up_are_rejected():
+def test_cii_amounts_that_do_not_add_up_are_rejected() -> None:
     result = read_edited(
         "einvoice/cii/akretion-factur-x-basic.xml",
         ("<ram:DuePayableAmount>104.90", "<ram:DuePayableAmount>14.90"),
@@ -56,7 +56,7 @@ def test_cii_amounts_that_do_not_add_up_are_rejected():
     )
 
 
-def test_cii_minimum_without_prepaid_amount_infers_what_was_paid():
+def test_cii_minimum_without_prepaid_amount_infers_what_was_paid() -> None:
     (invoice,) = read_edited(
         CII_MINIMUM,
         ("<ram:DuePayableAmount>104.90", "<ram:DuePayableAmount>14.90"),
@@ -65,7 +65,7 @@ def test_cii_minimum_without_prepaid_amount_infers_what_was_paid():
     assert invoice.amount_paid == Money.parse("90.00", "EUR")
 
 
-def test_missing_cii_issue_date_is_reported_where_it_was_expected():
+def test_missing_cii_issue_date_is_reported_where_it_was_expected() -> None:
     result = read_edited(
         CII_MINIMUM,
         (
@@ -81,7 +81,7 @@ def test_missing_cii_issue_date_is_reported_where_it_was_expected():
     )
 
 
-def test_impossible_cii_date_is_rejected():
+def test_impossible_cii_date_is_rejected() -> None:
     result = read_edited(CII_MINIMUM, ("20260131", "20260231"))
 
     (rejected,) = result.rejected
@@ -89,7 +89,7 @@ def test_impossible_cii_date_is_rejected():
     assert "YYYYMMDD" in rejected.reason
 
 
-def test_cii_type_code_381_is_a_credit_note():
+def test_cii_type_code_381_is_a_credit_note() -> None:
     result = read_edited(CII_MINIMUM, ("<ram:TypeCode>380", "<ram:TypeCode>381"))
 
     (credit,) = result.invoices
@@ -97,13 +97,13 @@ def test_cii_type_code_381_is_a_credit_note():
     assert credit.amount_total == Money.parse("104.90", "EUR")
 
 
-def test_ubl_invoice_type_code_381_is_a_credit_note():
+def test_ubl_invoice_type_code_381_is_a_credit_note() -> None:
     result = read_edited(UBL_PEPPOL, ("<cbc:InvoiceTypeCode>380", "<cbc:InvoiceTypeCode>381"))
 
     assert result.invoices[0].kind == DocumentKind.CREDIT_NOTE
 
 
-def test_ubl_amount_in_another_currency_is_rejected():
+def test_ubl_amount_in_another_currency_is_rejected() -> None:
     result = read_edited(
         UBL_PEPPOL,
         (
@@ -117,13 +117,13 @@ def test_ubl_amount_in_another_currency_is_rejected():
     assert rejected.reason == "The amount is in SEK but the invoice currency is EUR."
 
 
-def test_ubl_without_invoice_number_is_rejected_naming_the_expected_path():
+def test_ubl_without_invoice_number_is_rejected_naming_the_expected_path() -> None:
     result = read_edited(UBL_PEPPOL, ("<cbc:ID>Snippet1</cbc:ID>", ""))
 
     assert ("/Invoice/cbc:ID", "number") in {(r.location, r.field) for r in result.rejected}
 
 
-def test_ubl_payment_due_date_in_payment_means_is_read():
+def test_ubl_payment_due_date_in_payment_means_is_read() -> None:
     result = read_edited(
         UBL_PEPPOL,
         ("<cbc:DueDate>2017-12-01</cbc:DueDate>", ""),
@@ -136,7 +136,7 @@ def test_ubl_payment_due_date_in_payment_means_is_read():
     assert str(result.invoices[0].due_date) == "2017-12-24"
 
 
-def test_unknown_cii_profile_is_a_warning_not_a_rejection():
+def test_unknown_cii_profile_is_a_warning_not_a_rejection() -> None:
     result = read_edited(
         CII_MINIMUM,
         ("urn:factur-x.eu:1p0:minimum", "urn:example:my-own-profile"),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from chalicelib.domain.errors import ValidationError
@@ -98,8 +98,12 @@ def test_every_generated_rf_reference_passes_the_check(body: str) -> None:
     st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
 )
 def test_a_single_mistyped_character_is_always_caught(body: str, index: int, char: str) -> None:
+    # ISO 7064 MOD 97-10 catches every substitution within a class (digit for digit, letter for
+    # letter: the value moves by less than 97 times a power of ten). A letter for a digit
+    # changes the expanded length, which the check does not guarantee to catch.
     reference = rf_reference_for(body)
     position = 4 + index % len(body)
+    assume(reference[position].isdigit() == char.isdigit())
     mistyped = reference[:position] + char + reference[position + 1 :]
 
     assert is_valid_rf(mistyped) == (mistyped == reference)
