@@ -6,8 +6,12 @@ from chalice.app import Chalice, ConvertToMiddleware
 
 from chalicelib.entrypoints import (
     admin_api,
+    admin_collections,
+    admin_customers,
     admin_dunning,
+    admin_gdpr,
     admin_messages,
+    admin_reports,
     channel_events,
     invoice_uploads,
     schedules,
@@ -22,6 +26,10 @@ app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_blueprint(system.bp)
 app.register_blueprint(admin_api.bp)
 app.register_blueprint(admin_dunning.bp)
+app.register_blueprint(admin_collections.bp)
+app.register_blueprint(admin_customers.bp)
+app.register_blueprint(admin_reports.bp)
+app.register_blueprint(admin_gdpr.bp)
 app.register_blueprint(invoice_uploads.bp)
 app.register_blueprint(schedules.bp)
 app.register_blueprint(channel_events.bp)

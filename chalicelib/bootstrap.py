@@ -71,6 +71,13 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
 
+# SES and SNS have no idempotency key: the SDK must not retry a send on its own (see
+# adapters/send_errors.py, which retries only what was certainly refused).
+_SEND_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 1},
+    connect_timeout=3,
+    read_timeout=15,
+)
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=3,
@@ -126,8 +133,8 @@ def build_clients(session: boto3.session.Session | None = None) -> AwsClients:
     return AwsClients(
         s3=client("s3"),
         sqs=client("sqs"),
-        sesv2=client("sesv2"),
-        sns=client("sns"),
+        sesv2=session.client("sesv2", config=_SEND_CONFIG),
+        sns=session.client("sns", config=_SEND_CONFIG),
         ssm=client("ssm"),
     )
 

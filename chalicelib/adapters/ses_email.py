@@ -10,10 +10,12 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import TYPE_CHECKING
 
+from chalicelib.adapters.send_errors import call_once
 from chalicelib.services.ports import OutgoingEmail
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_sesv2.type_defs import MessageTagTypeDef
 
 _TAG_VALUE = re.compile(r"[^A-Za-z0-9_\-.@]")
 
@@ -94,14 +96,17 @@ class SesEmailSender:
 
     def send(self, email: OutgoingEmail) -> str:
         self._bucket.take()
-        response = self._client.send_email(
-            FromEmailAddress=self._from,
-            Destination={"ToAddresses": [email.to]},
-            Content={"Raw": {"Data": build_mime(email, self._from, self._from_name)}},
-            ConfigurationSetName=self._configuration_set,
-            EmailTags=[
-                {"Name": name, "Value": _TAG_VALUE.sub("_", value)[:256]}
-                for name, value in email.tags
-            ],
+        raw = build_mime(email, self._from, self._from_name)
+        tags: list[MessageTagTypeDef] = [
+            {"Name": name, "Value": _TAG_VALUE.sub("_", value)[:256]} for name, value in email.tags
+        ]
+        response = call_once(
+            lambda: self._client.send_email(
+                FromEmailAddress=self._from,
+                Destination={"ToAddresses": [email.to]},
+                Content={"Raw": {"Data": raw}},
+                ConfigurationSetName=self._configuration_set,
+                EmailTags=tags,
+            )
         )
         return response["MessageId"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.adapters.send_errors import call_once
+
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
@@ -24,7 +26,9 @@ class SnsSmsSender:
         }
         if sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
-        response = self._client.publish(
-            PhoneNumber=phone, Message=text, MessageAttributes=attributes
+        response = call_once(
+            lambda: self._client.publish(
+                PhoneNumber=phone, Message=text, MessageAttributes=attributes
+            )
         )
         return response["MessageId"]

@@ -7,7 +7,7 @@ half-year, newest last, and flip `verified` once the rate is confirmed by the EC
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -89,5 +89,18 @@ def half_of(day: date) -> int:
 
 
 def ecb_rate_for(day: date) -> EcbRate | None:
-    """The row that applies to `day` (its half-year's reference rate), or None if not tabled."""
-    return _BY_HALF.get((day.year, half_of(day)))
+    """The row that applies to `day` (its half-year's reference rate).
+
+    Business rule: after the table's last half-year, the last known rate is carried forward,
+    marked unverified: the rate in force on 1 January or 1 July is the last one the ECB set,
+    and it changes rarely. None before the table starts.
+    """
+    key = (day.year, half_of(day))
+    found = _BY_HALF.get(key)
+    if found is not None:
+        return found
+    last = ECB_MRO_RATES[-1]
+    if key < (last.year, last.half):
+        return None
+    return replace(last, year=day.year, half=half_of(day), verified=False,
+                   note=f"carried forward from {last.year} H{last.half}; update from the ECB")

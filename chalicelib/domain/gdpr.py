@@ -31,6 +31,7 @@ _GENERIC_TOKENS = frozenset(
 )
 _MIN_TOKEN = 4
 _MIN_PHONE_DIGITS = 8
+_SUBSCRIBER_DIGITS = 9
 _PHONE_LIKE = re.compile(r"\+?\(?\d[\d\s.\-()/]{5,}\d")
 
 
@@ -106,11 +107,13 @@ def _variants(value: str) -> set[str]:
 
 
 def _same_phone(candidate: str, known: tuple[str, ...]) -> bool:
-    digits = _digits(candidate).lstrip("0")
-    if len(digits) < _MIN_PHONE_DIGITS - 1:
+    digits = _digits(candidate)
+    if len(digits) < _MIN_PHONE_DIGITS:
         return False
-    # "+33 6 12 34 56 78", "0612345678" and "33612345678" are one number: compare the ends.
-    return any(k.endswith(digits) or digits.endswith(k.lstrip("0")) for k in known)
+    # "+33 6 12 34 56 78", "+33 (0)6...", "0612345678" are one number: the country code and
+    # trunk prefix vary, the last nine digits (the subscriber number) do not.
+    tail = _SUBSCRIBER_DIGITS
+    return any(k[-tail:] == digits[-tail:] for k in known if len(k) >= tail) or digits in known
 
 
 def _replace_whole(text: str, value: str, replacement: str) -> str:

@@ -22,6 +22,7 @@ from chalicelib.schemas.admin import (
     TokenList,
     TokenOut,
 )
+from chalicelib.services.invoice_search import InvoiceQuery
 
 bp = Blueprint(__name__)
 
@@ -43,16 +44,35 @@ PAGING = (
         QueryParam("number", "Invoice number"),
         QueryParam("customer_id", "Customer id"),
         QueryParam("status", "open, partially_paid, paid, disputed, cancelled, written_off"),
+        QueryParam("segment", "Customer segment (filtered on each page read)"),
+        QueryParam(
+            "min_days_overdue",
+            "At least this many days past due (open invoices unless a status is given)",
+            {"type": "integer"},
+        ),
+        QueryParam("max_days_overdue", "At most this many days past due", {"type": "integer"}),
+        QueryParam("step", "Policy step already done (e.g. reminder_1)"),
+        QueryParam("next_step", "Policy step the invoice is waiting for"),
         *PAGING,
     ),
 )
 def list_invoices(request: Request, **_: Any) -> InvoicePage:
-    page = get_services().queries.invoices(
+    # A filtered page may hold fewer items than `limit` (even none): follow `next` until null.
+    def days(name: str) -> int | None:
+        return query_int(request, name, 0) if query_str(request, name) is not None else None
+
+    query = InvoiceQuery(
         number=query_str(request, "number"),
         customer_id=query_str(request, "customer_id"),
         status=query_str(request, "status"),
-        limit=query_int(request, "limit", 50),
-        cursor=query_str(request, "cursor"),
+        segment=query_str(request, "segment"),
+        min_days_overdue=days("min_days_overdue"),
+        max_days_overdue=days("max_days_overdue"),
+        step=query_str(request, "step"),
+        next_step=query_str(request, "next_step"),
+    )
+    page = get_services().invoice_search.invoices(
+        query, limit=query_int(request, "limit", 50), cursor=query_str(request, "cursor")
     )
     return InvoicePage(items=[InvoiceOut.of(i) for i in page.items], next=page.next_cursor)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from chalice.app import Blueprint, Request
@@ -23,7 +24,9 @@ from chalicelib.schemas.admin import (
     TaskOut,
     TaskPage,
 )
+from chalicelib.schemas.admin_collections import DisputeDetailsIn
 from chalicelib.schemas.policies import PolicyIn, PolicyList, PolicyOut
+from chalicelib.services.collections import DisputeRequest
 
 bp = Blueprint(__name__)
 
@@ -33,6 +36,12 @@ class TaskDoneIn(BaseModel):
 
     outcome: TaskOutcome
     comment: str | None = Field(default=None, max_length=2000)
+    promise_date: date | None = Field(
+        default=None, description="With outcome promise: the promised payment date"
+    )
+    dispute: DisputeDetailsIn | None = Field(
+        default=None, description="With outcome dispute: what the customer contests"
+    )
 
 
 class TaskAssignIn(BaseModel):
@@ -156,7 +165,18 @@ def assign_task(task_id: str, body: TaskAssignIn, **_: Any) -> TaskOut:
     response=TaskOut,
 )
 def complete_task(task_id: str, body: TaskDoneIn, auth: ApiToken, **_: Any) -> TaskOut:
-    return TaskOut.of(get_services().work.complete(task_id, body.outcome, body.comment, auth.label))
+    dispute = body.dispute
+    task = get_services().collections.complete_task(
+        task_id,
+        body.outcome,
+        comment=body.comment,
+        by=auth.label,
+        promise_date=body.promise_date,
+        dispute=DisputeRequest(dispute.reason, dispute.amount, dispute.comment)
+        if dispute
+        else None,
+    )
+    return TaskOut.of(task)
 
 
 @api_route(

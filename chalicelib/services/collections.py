@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from chalicelib.domain.collections import (
     DisputeOutcome,
@@ -69,9 +70,14 @@ def _money(amount: str | None, currency: str, field: str) -> Money | None:
     if amount is None:
         return None
     try:
-        return Money.parse(amount, currency)
-    except DomainError as exc:
+        money = Money.parse(amount, currency)
+        exact = Decimal(amount.strip()) == money.to_decimal()
+    except (DomainError, InvalidOperation) as exc:
         raise ValidationError(f"{field} is not an amount in {currency}", field) from exc
+    if not exact:
+        # Money.parse rounds file amounts; an amount typed by a person must be exact.
+        raise ValidationError(f"{field} has more decimals than {currency} allows", field)
+    return money
 
 
 def _details(**values: str | None) -> tuple[tuple[str, str], ...]:

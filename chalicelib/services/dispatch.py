@@ -36,6 +36,8 @@ from chalicelib.services.ports import (
     ClaimLog,
     ClaimOutcome,
     Clock,
+    DeliveryRejectedError,
+    DeliveryUnknownError,
     DocumentStore,
     EmailSender,
     OutgoingEmail,
@@ -58,6 +60,12 @@ class SendFailedError(DomainError):
     code = "send-failed"
 
 
+class OptedOutError(SendFailedError):
+    """The number replied STOP: SNS will not deliver, and we must not try."""
+
+    code = "sms-opted-out"
+
+
 @dataclass(frozen=True, slots=True)
 class SellerContact:
     """Who the customer can answer."""
@@ -77,6 +85,8 @@ class DispatchResult:
     message_ref: str | None = None
     failed: bool = False
     stale_claims: list[str] = field(default_factory=list)
+    in_flight_invoice_ids: list[str] = field(default_factory=list)
+    opted_out: bool = False
     changed_invoice_ids: list[str] = field(default_factory=list)
 
 
@@ -173,10 +183,32 @@ class MessageDispatcher:
             if outcome == ClaimOutcome.INVOICE_CHANGED:
                 result.changed_invoice_ids.append(invoice.invoice_id)
             if outcome == ClaimOutcome.IN_FLIGHT:
-                claim = self._claims.get(invoice.invoice_id, step_id, channel.value)
-                if claim is not None and now - claim.claimed_at > STALE_CLAIM:
-                    result.stale_claims.append(invoice.invoice_id)
+                self._in_flight(invoice.invoice_id, step_id, channel, now, result)
         return won
+
+    def _in_flight(self, invoice_id: str, step_id: str, channel: Channel, now: datetime,
+                   result: DispatchResult) -> None:
+        """Another worker holds the claim: still at work, or it died somewhere mid-send."""
+        claim = self._claims.get(invoice_id, step_id, channel.value)
+        if claim is None or now - claim.claimed_at <= STALE_CLAIM:
+            result.in_flight_invoice_ids.append(invoice_id)
+            return
+        # The worker died after claiming. If it recorded the send, the message went out:
+        # finish its work. Otherwise nobody can tell, so a person decides (never resent).
+        sent = self._recorded_send(invoice_id, step_id, channel)
+        if sent is not None:
+            self._claims.confirm(invoice_id, step_id, channel.value, sent)
+            result.skipped["recovered"] += 1
+        else:
+            result.stale_claims.append(invoice_id)
+
+    def _recorded_send(self, invoice_id: str, step_id: str, channel: Channel) -> str | None:
+        page = self._timeline.for_invoice(invoice_id, limit=100, cursor=None)
+        for event in page.items:
+            if (event.type == EventType.REMINDER_SENT and event.detail("step") == step_id
+                    and event.detail("channel") == channel.value):
+                return event.detail("message_ref")
+        return None
 
     def dispatch(
         self,
@@ -209,23 +241,37 @@ class MessageDispatcher:
                 )
             else:
                 ref, to, subject, text = self._send_sms(customer, view, step_id, tone)
-        except Exception as exc:
+        except DeliveryUnknownError as exc:
+            # The provider may have the message: keep the claims (never resend automatically).
+            result.failed = True
+            log.error(
+                "send outcome unknown; claims kept",
+                extra={"step_id": step_id, "channel": channel.value,
+                       "error": str(exc), "invoice_ids": [i.invoice_id for i in won]},
+            )
+            return result
+        except (DeliveryRejectedError, DomainError) as exc:
             for invoice in won:
                 self._claims.release(invoice.invoice_id, step_id, channel.value)
+            if isinstance(exc, OptedOutError):
+                result.opted_out = True
+                return result
             result.failed = True
             log.warning(
                 "send failed; claims released",
                 extra={
                     "step_id": step_id,
                     "channel": channel.value,
-                    "error": type(exc).__name__,
+                    "error": f"{type(exc).__name__}: {exc}",
                     "invoice_ids": [i.invoice_id for i in won],
                 },
             )
             return result
+        # Record before confirming: a worker that dies in between leaves a stale claim whose
+        # recorded send lets the next worker confirm it instead of asking a person.
+        self._record(customer, won, step_id, channel, ref, to, subject, text, run_id, at)
         for invoice in won:
             self._claims.confirm(invoice.invoice_id, step_id, channel.value, ref)
-        self._record(customer, won, step_id, channel, ref, to, subject, text, run_id, at)
         result.sent_invoice_ids = [i.invoice_id for i in won]
         result.message_ref = ref
         return result
@@ -263,7 +309,7 @@ class MessageDispatcher:
     ) -> tuple[str, str, str | None, str]:
         phone = customer.phone or ""
         if self._sms.is_opted_out(phone):
-            raise SendFailedError("the number has opted out of SMS")
+            raise OptedOutError("the number has opted out of SMS (replied STOP)")
         text = self._renderer.render_sms(step_id, tone, view)
         if sms_segments(text) > MAX_SMS_SEGMENTS:
             raise SendFailedError(f"the {step_id} SMS is over {MAX_SMS_SEGMENTS} segments")

@@ -30,7 +30,13 @@ from chalicelib.domain.dunning import (
     decide,
 )
 from chalicelib.domain.errors import ConcurrentUpdateError, InvalidTransitionError, NotFoundError
-from chalicelib.domain.invoices import Customer, DocumentKind, Invoice, InvoiceStatus
+from chalicelib.domain.invoices import (
+    ChannelStatus,
+    Customer,
+    DocumentKind,
+    Invoice,
+    InvoiceStatus,
+)
 from chalicelib.domain.money import Money
 from chalicelib.domain.policies import (
     DEFAULT_FRENCH_B2B_POLICY,
@@ -320,9 +326,13 @@ class DunningService:
             )
             for reason, number in result.skipped.items():
                 counts[f"skipped:{reason}"] += number
-            for invoice_id in result.changed_invoice_ids:
-                # Changed since we read it (paid, disputed...): not done, decided again soon.
+            # Changed since we read it (paid, disputed...), or another worker is sending it
+            # right now: not done here; the invoice is looked at again soon.
+            for invoice_id in (*result.changed_invoice_ids, *result.in_flight_invoice_ids):
                 failed[invoice_id].add(message.step_id)
+            if result.opted_out:
+                counts["skipped:sms_opted_out"] += len(invoices)
+                customer = self._opt_out(customer)
             if result.failed:
                 counts[f"failed:{message.step_id}:{message.channel.value}"] += len(invoices)
                 for invoice in invoices:
@@ -339,8 +349,19 @@ class DunningService:
                     "A worker stopped between claiming and confirming this message: "
                     "check with the customer whether it arrived before resending.",
                     counts,
+                    as_of,
                 )
         return failed
+
+    def _opt_out(self, customer: Customer) -> Customer:
+        """Business rule: a number that replied STOP is never texted again (email continues)."""
+        for _ in range(3):
+            current = self._customers.get(customer.customer_id) or customer
+            try:
+                return self._customers.save(replace(current, sms_status=ChannelStatus.OPTED_OUT))
+            except ConcurrentUpdateError:
+                continue
+        return customer
 
     def _letter_task(
         self,

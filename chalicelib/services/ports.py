@@ -627,3 +627,11 @@ class PaymentDirectory(Protocol):
         ...  # pragma: no cover
 
     def lookup(self, key: str) -> tuple[str, ...]: ...  # pragma: no cover
+
+
+class DeliveryRejectedError(Exception):
+    """The provider certainly did not accept the message (refused, throttled, unreachable)."""
+
+
+class DeliveryUnknownError(Exception):
+    """The request may or may not have reached the provider (e.g. a read timeout)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Generic, TypeVar
 
 from chalicelib.domain.errors import ValidationError
@@ -262,3 +263,37 @@ class ReportService:
             disputes=dispute_rate(items, period.start, period.end, currency),
         )
         return Reported(kpis, len(s.skipped))
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def kpi_csv_rows(kpis: Kpis) -> list[list[str]]:
+    """The headline indicators as `metric,value` rows (each report has its own full export)."""
+    rows: list[list[str]] = [["metric", "value"]]
+    pairs: list[tuple[str, object]] = [
+        ("as_of", kpis.as_of.isoformat()),
+        ("currency", kpis.currency),
+        ("period_start", kpis.period.start.isoformat()),
+        ("period_end", kpis.period.end.isoformat()),
+        ("receivables", kpis.dso.receivables.to_wire()),
+        ("dso_countback", kpis.dso.dso),
+        ("dso_is_lower_bound", str(kpis.dso.is_lower_bound).lower()),
+        ("dso_standard", kpis.days_delinquent.dso),
+        ("best_possible_dso", kpis.days_delinquent.best_possible_dso),
+        ("average_days_delinquent", kpis.days_delinquent.average_days_delinquent),
+        ("average_days_late_paid", kpis.days_delinquent.average_days_late_paid),
+        ("cei_percent", kpis.cei.cei),
+        ("promise_kept_rate_percent", kpis.promises.kept_rate),
+        ("dispute_rate_percent", kpis.disputes.dispute_rate),
+    ]
+    for step in kpis.recovery.steps:
+        pairs.append((f"recovery_rate_percent:{step.step_id}", step.recovery_rate))
+        pairs.append((f"median_days_to_payment:{step.step_id}", step.median_days_to_payment))
+    rows += [[name, _fmt(value)] for name, value in pairs]
+    return rows

@@ -128,8 +128,8 @@ BAD = [
     ("negative amount", lambda: late_payment_interest(eur("-1.00"), date(2025, 1, 1), date(2025, 2, 1)), ValidationError, "amount"),  # noqa: E501
     ("unknown jurisdiction", lambda: late_payment_interest(eur("1.00"), date(2025, 1, 1), date(2025, 2, 1), "US"), ValidationError, "jurisdiction"),  # noqa: E501
     ("before the table", lambda: late_payment_interest(eur("1.00"), date(2012, 12, 1), date(2013, 1, 5)), ReferenceRateUnknownError, None),  # noqa: E501
-    ("after the table", lambda: late_payment_interest(eur("1.00"), date(2026, 12, 1), date(2027, 1, 5)), ReferenceRateUnknownError, None),  # noqa: E501
-    ("rate outside the table", lambda: statutory_rate(date(2030, 1, 1)), ReferenceRateUnknownError, None),  # noqa: E501
+    ("before the table", lambda: late_payment_interest(eur("1.00"), date(2012, 12, 1), date(2013, 1, 5)), ReferenceRateUnknownError, None),  # noqa: E501
+    ("rate before the table", lambda: statutory_rate(date(2010, 1, 1)), ReferenceRateUnknownError, None),  # noqa: E501
     ("indemnity in dollars", lambda: recovery_indemnity("USD"), ValidationError, "currency"),
 ]
 # fmt: on
@@ -145,8 +145,18 @@ def test_bad_input_is_refused(call, error, field) -> None:
 
 
 def test_missing_half_year_says_which_one() -> None:
-    with pytest.raises(ReferenceRateUnknownError, match="2027 H2"):
-        statutory_rate(date(2027, 8, 1))
+    with pytest.raises(ReferenceRateUnknownError, match="2010 H2"):
+        statutory_rate(date(2010, 8, 1))
+
+
+def test_after_the_table_the_last_rate_is_carried_forward_unverified() -> None:
+    last = ECB_MRO_RATES[-1]
+    carried = ecb_rate_for(date(2027, 8, 1))
+    assert carried is not None
+    assert (carried.year, carried.half, carried.rate_percent) == (2027, 2, last.rate_percent)
+    assert not carried.verified
+    assert "carried forward" in carried.note
+    assert statutory_rate(date(2027, 8, 1)) == last.rate_percent + 10
 
 
 def test_recovery_indemnity_is_40_euros() -> None:
