@@ -8,7 +8,7 @@ export AWS_DEFAULT_REGION ?= eu-west-1
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test lint typecheck unit package check bench soak fmt clean deploy
+.PHONY: install run test lint typecheck unit package check bench soak fmt clean deploy browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,16 @@ package: $(STAMP)
 	$(BIN)/cfn-lint out/sam.yaml
 	@$(BIN)/python -m devstack.check_package out
 
-test: $(STAMP) lint typecheck
+# The browser tests use Debian's chromium (Playwright cannot download browsers here).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian chromium for the browser tests (once)..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	      >/dev/null) || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium is missing: browser tests will be skipped"; fi; }
+
+test: $(STAMP) browser-deps lint typecheck
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory package
 
