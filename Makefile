@@ -59,6 +59,9 @@ test: $(STAMP) browser-deps lint typecheck
 
 check: test
 
+soak: $(STAMP)
+	RELANCE_SOAK_SEEDS=200 RELANCE_SOAK_STEPS=400 $(BIN)/pytest -q tests/faults
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -49,15 +49,31 @@ class CrashingTimeline(InMemoryTimeline):
         return self.messages.get(message_ref)
 
 
+class CrashingInvoiceRepository(InMemoryInvoiceRepository):
+    def __init__(self, shards: int = 4) -> None:
+        super().__init__(shards)
+        self.die_on_next_save = False
+
+    def save(self, invoice):
+        if self.die_on_next_save:
+            self.die_on_next_save = False
+            raise WorkerDied("killed before saving the invoice")
+        return super().save(invoice)
+
+
 class InMemoryClaimLog:
     def __init__(self, invoices: InMemoryInvoiceRepository) -> None:
         self.claims: dict[tuple[str, str, str], Claim] = {}
         self._invoices = invoices
         self.die_after_claim = False
         self.die_on_confirm = False
+        # Runs just before a claim is checked: where a concurrent writer can slip in.
+        self.before_claim: Callable[[str], None] | None = None
 
     def claim(self, invoice_id: str, invoice_version: int, step_id: str, channel: str,
               run_id: str, at: datetime) -> ClaimOutcome:
+        if self.before_claim is not None:
+            self.before_claim(invoice_id)
         key = (invoice_id, step_id, channel)
         if key in self.claims:
             return (ClaimOutcome.ALREADY_SENT if self.claims[key].status == "sent"
@@ -180,8 +196,11 @@ class InMemoryRunLog:
         self.runs: dict[str, RunReport] = {}
         self.batches: dict[str, dict[str, Mapping[str, int]]] = {}
 
-    def start(self, report: RunReport) -> None:
+    def start(self, report: RunReport) -> bool:
+        if report.run_id in self.runs:
+            return False
         self.runs[report.run_id] = report
+        return True
 
     def add_batch(self, run_id: str, batch_id: str, counts: Mapping[str, int]) -> None:
         self.batches.setdefault(run_id, {})[batch_id] = dict(counts)

@@ -87,8 +87,10 @@ class SesEmailSender:
         configuration_set: str,
         bucket: TokenBucket,
         from_name: str | None = None,
+        retry_sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
+        self._retry_sleep = retry_sleep
         self._from = from_address
         self._from_name = from_name
         self._configuration_set = configuration_set
@@ -107,6 +109,7 @@ class SesEmailSender:
                 Content={"Raw": {"Data": raw}},
                 ConfigurationSetName=self._configuration_set,
                 EmailTags=tags,
-            )
+            ),
+            sleep=self._retry_sleep,
         )
         return response["MessageId"]

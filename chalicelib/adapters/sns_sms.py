@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.send_errors import call_once
@@ -12,8 +14,11 @@ if TYPE_CHECKING:
 
 
 class SnsSmsSender:
-    def __init__(self, client: SNSClient) -> None:
+    def __init__(
+        self, client: SNSClient, retry_sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._client = client
+        self._retry_sleep = retry_sleep
 
     def is_opted_out(self, phone: str) -> bool:
         return bool(
@@ -29,6 +34,7 @@ class SnsSmsSender:
         response = call_once(
             lambda: self._client.publish(
                 PhoneNumber=phone, Message=text, MessageAttributes=attributes
-            )
+            ),
+            sleep=self._retry_sleep,
         )
         return response["MessageId"]

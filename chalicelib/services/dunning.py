@@ -231,7 +231,7 @@ class DunningService:
             for customer, ids in sorted(by_customer.items())
             for start in range(0, len(ids), MAX_INVOICES_PER_MESSAGE)
         ]
-        self._runs.start(
+        started = self._runs.start(
             RunReport(
                 run_id=run_id,
                 as_of=as_of,
@@ -241,6 +241,11 @@ class DunningService:
                 enqueued=len(bodies),
             )
         )
+        if not started:
+            # The same tick delivered twice: the first delivery planned it. Had that one
+            # died before enqueuing, the invoices stay due and the next tick takes them.
+            log.info("run already planned", extra={"run_id": run_id})
+            return RunStarted(run_id, examined, 0)
         if bodies:
             self._queue.send_batch(bodies)
         log.info(

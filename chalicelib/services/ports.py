@@ -159,7 +159,9 @@ class ApprovalStore(Protocol):
 class RunLog(Protocol):
     """Runs and the counts their workers report."""
 
-    def start(self, report: RunReport) -> None: ...  # pragma: no cover
+    def start(self, report: RunReport) -> bool:
+        """Record a run; False when a run with that id was already started."""
+        ...  # pragma: no cover
 
     def add_batch(
         self, run_id: str, batch_id: str, counts: Mapping[str, int]

@@ -37,7 +37,8 @@ class DynamoMessageArchive:
         return messages
 
     def delete(self, message_ref: str) -> None:
-        GenericRecord(f"message#{message_ref}", "message").delete()
+        # Erasure wins over whatever version the item is at.
+        GenericRecord(f"message#{message_ref}", "message").delete(add_version_condition=False)
 
 
 class DynamoCustomerWork:

@@ -281,19 +281,21 @@ class DynamoApprovalStore:
 
 
 class DynamoRunLog:
-    def start(self, report: RunReport) -> None:
-        GenericRecord(
-            f"run#{report.run_id}",
-            "run",
-            data={
-                "run_id": report.run_id,
-                "as_of": report.as_of.isoformat(),
-                "started_at": report.started_at.isoformat(),
-                "trigger": report.trigger,
-                "examined": report.examined,
-                "enqueued": report.enqueued,
-            },
-        ).save()
+    def start(self, report: RunReport) -> bool:
+        return _create(
+            GenericRecord(
+                f"run#{report.run_id}",
+                "run",
+                data={
+                    "run_id": report.run_id,
+                    "as_of": report.as_of.isoformat(),
+                    "started_at": report.started_at.isoformat(),
+                    "trigger": report.trigger,
+                    "examined": report.examined,
+                    "enqueued": report.enqueued,
+                },
+            )
+        )
 
     def add_batch(self, run_id: str, batch_id: str, counts: Mapping[str, int]) -> None:
         # One item per processed message: concurrent workers never contend on a counter.

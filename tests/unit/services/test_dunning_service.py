@@ -30,6 +30,7 @@ from chalicelib.services.dispatch import MessageDispatcher, SellerContact
 from chalicelib.services.dunning import DunningService, PolicyResolver
 from chalicelib.services.pay_links import PayLinks
 from tests.dunning_fakes import (
+    CrashingInvoiceRepository,
     CrashingTimeline,
     EmptyPolicyStore,
     FixedSecrets,
@@ -44,7 +45,7 @@ from tests.dunning_fakes import (
     WeekdaysCalendar,
     WorkerDied,
 )
-from tests.fakes import FixedClock, InMemoryCustomerRepository, InMemoryInvoiceRepository
+from tests.fakes import FixedClock, InMemoryCustomerRepository
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "chalicelib" / "templates"
 # A Monday, 10:00 in Paris.
@@ -54,7 +55,7 @@ NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 class World:
     def __init__(self) -> None:
         self.clock = FixedClock(NOW)
-        self.invoices = InMemoryInvoiceRepository(shards=4)
+        self.invoices = CrashingInvoiceRepository(shards=4)
         self.customers = InMemoryCustomerRepository()
         self.timeline = CrashingTimeline()
         self.claims = InMemoryClaimLog(self.invoices)
@@ -199,16 +200,7 @@ def test_crash_after_record_before_confirm_is_recovered_without_a_task(world):
 def test_crash_after_confirm_before_saving_the_invoice(world):
     world.add("A", OVERDUE)
     bodies = world.plan()
-    original_save = world.invoices.save
-    calls = {"n": 0}
-
-    def dying_save(invoice):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise WorkerDied("killed before saving the invoice")
-        return original_save(invoice)
-
-    world.invoices.save = dying_save
+    world.invoices.die_on_next_save = True
     with pytest.raises(WorkerDied):
         world.work(bodies)
     world.work(bodies)
@@ -245,15 +237,13 @@ def test_send_with_unknown_outcome_is_not_retried_automatically(world):
 def test_payment_landing_between_read_and_claim_stops_the_send(world):
     invoice = world.add("A", OVERDUE)
     bodies = world.plan()
-    original_claim = world.claims.claim
 
-    def claim_after_payment(*args, **kwargs):
-        stored = world.invoices.get("inv_A")
+    def payment_lands(invoice_id):
+        stored = world.invoices.get(invoice_id)
         if stored.status != InvoiceStatus.PAID:
             world.invoices.save(stored.with_payment(invoice.amount_total, NOW))
-        return original_claim(*args, **kwargs)
 
-    world.claims.claim = claim_after_payment
+    world.claims.before_claim = payment_lands
     world.work(bodies)
 
     assert world.email.sent == []
