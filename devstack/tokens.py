@@ -31,8 +31,11 @@ def _service() -> TokenService:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.tokens", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.tokens",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a token and print its secret once")
     create.add_argument("--role", choices=[r.value for r in Role], required=True)
@@ -46,9 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "create":
         expires = datetime.now(UTC) + timedelta(days=args.days) if args.days else None
         issued = service.issue(Role(args.role), args.label, expires)
-        print(f"token id   {issued.token.token_id}\nrole       {issued.token.role}\n"
-              f"expires    {expires.isoformat() if expires else 'never'}\n"
-              f"secret     {issued.secret}\n(store the secret now: it is not shown again)")
+        print(
+            f"token id   {issued.token.token_id}\nrole       {issued.token.role}\n"
+            f"expires    {expires.isoformat() if expires else 'never'}\n"
+            f"secret     {issued.secret}\n(store the secret now: it is not shown again)"
+        )
     elif args.command == "list":
         for token in service.list():
             state = "revoked" if token.revoked else "active"

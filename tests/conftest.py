@@ -46,8 +46,8 @@ os.environ.update(
         "ACTIONS_QUEUE_URL": f"{MOTO_URL}/123456789012/relance-test-actions",
         "SES_CONFIGURATION_SET": "relance-test",
         "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
-    # Small, so the size-limit test does not upload 50 MB to the emulator.
-    "MAX_UPLOAD_BYTES": "2000000",
+        # Small, so the size-limit test does not upload 50 MB to the emulator.
+        "MAX_UPLOAD_BYTES": "2000000",
         "RELANCE_SECRET_PAY_LINK_KEY": "test-pay-link-key-0123456789abcdef",
         "RELANCE_SECRET_WEBHOOK_STRIPE": "whsec_test_secret",
         "RELANCE_SECRET_WEBHOOK_GOCARDLESS": "gc_test_secret",

@@ -39,8 +39,11 @@ class CrashingTimeline(InMemoryTimeline):
         self.events.extend(events)
 
     def count_since(self, customer_id: str, types: frozenset[EventType], since: datetime) -> int:
-        return sum(1 for e in self.events
-                   if e.customer_id == customer_id and e.type in types and e.at >= since)
+        return sum(
+            1
+            for e in self.events
+            if e.customer_id == customer_id and e.type in types and e.at >= since
+        )
 
     def archive_message(self, message: ArchivedMessage) -> None:
         self.messages[message.message_ref] = message
@@ -70,14 +73,24 @@ class InMemoryClaimLog:
         # Runs just before a claim is checked: where a concurrent writer can slip in.
         self.before_claim: Callable[[str], None] | None = None
 
-    def claim(self, invoice_id: str, invoice_version: int, step_id: str, channel: str,
-              run_id: str, at: datetime) -> ClaimOutcome:
+    def claim(
+        self,
+        invoice_id: str,
+        invoice_version: int,
+        step_id: str,
+        channel: str,
+        run_id: str,
+        at: datetime,
+    ) -> ClaimOutcome:
         if self.before_claim is not None:
             self.before_claim(invoice_id)
         key = (invoice_id, step_id, channel)
         if key in self.claims:
-            return (ClaimOutcome.ALREADY_SENT if self.claims[key].status == "sent"
-                    else ClaimOutcome.IN_FLIGHT)
+            return (
+                ClaimOutcome.ALREADY_SENT
+                if self.claims[key].status == "sent"
+                else ClaimOutcome.IN_FLIGHT
+            )
         stored = self._invoices.get(invoice_id)
         if stored is None or stored.version != invoice_version:
             return ClaimOutcome.INVOICE_CHANGED
@@ -213,8 +226,11 @@ class InMemoryRunLog:
         for counts in self.batches.get(run_id, {}).values():
             for name, value in counts.items():
                 totals[name] = totals.get(name, 0) + value
-        return replace(report, counts=tuple(sorted(totals.items())),
-                       batches_done=len(self.batches.get(run_id, {})))
+        return replace(
+            report,
+            counts=tuple(sorted(totals.items())),
+            batches_done=len(self.batches.get(run_id, {})),
+        )
 
 
 class EmptyPolicyStore:

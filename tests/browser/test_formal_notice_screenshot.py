@@ -16,8 +16,9 @@ SCREENSHOTS = ROOT / "out" / "screenshots"
 
 @pytest.mark.browser
 def test_french_formal_notice_renders_in_chromium(browser):
-    previews = TemplatePreviews(JinjaTemplateRenderer(DEFAULT_TEMPLATES_DIR),
-                                BabelLocaleFormatter())
+    previews = TemplatePreviews(
+        JinjaTemplateRenderer(DEFAULT_TEMPLATES_DIR), BabelLocaleFormatter()
+    )
     email = previews.preview("formal_notice", "fr", "firm", date(2026, 12, 15))
 
     page = browser.new_page(viewport={"width": 800, "height": 1000})

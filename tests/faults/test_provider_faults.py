@@ -12,18 +12,34 @@ from chalicelib.adapters.ses_email import SesEmailSender, TokenBucket
 from chalicelib.adapters.sns_sms import SnsSmsSender
 from chalicelib.services.ports import DeliveryRejectedError, DeliveryUnknownError, OutgoingEmail
 
-EMAIL = OutgoingEmail(to="ap@acme.example", subject="Relance", html="<p>x</p>", text="x",
-                      reply_to=None, tags=(("step", "friendly"),))
+EMAIL = OutgoingEmail(
+    to="ap@acme.example",
+    subject="Relance",
+    html="<p>x</p>",
+    text="x",
+    reply_to=None,
+    tags=(("step", "friendly"),),
+)
 
 
 def _client(name: str):
-    return boto3.client(name, region_name="eu-west-1", aws_access_key_id="x",
-                        aws_secret_access_key="x", endpoint_url="http://127.0.0.1:9")
+    return boto3.client(
+        name,
+        region_name="eu-west-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="http://127.0.0.1:9",
+    )
 
 
 def _sender(client, sleeps):
-    return SesEmailSender(client, "relances@relance.example", "cs",
-                          TokenBucket(lambda: 1000.0), retry_sleep=sleeps.append)
+    return SesEmailSender(
+        client,
+        "relances@relance.example",
+        "cs",
+        TokenBucket(lambda: 1000.0),
+        retry_sleep=sleeps.append,
+    )
 
 
 def test_ses_throttling_is_retried_with_backoff_then_sent_once():
@@ -34,7 +50,8 @@ def test_ses_throttling_is_retried_with_backoff_then_sent_once():
         stub.add_response("send_email", {"MessageId": "m-1"})
         assert _sender(client, sleeps).send(EMAIL) == "m-1"
         stub.assert_no_pending_responses()
-    assert len(sleeps) == 2 and sleeps[1] > sleeps[0] / 2
+    assert len(sleeps) == 2
+    assert sleeps[1] > sleeps[0] / 2
 
 
 def test_ses_rejection_is_not_retried():

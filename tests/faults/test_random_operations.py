@@ -78,9 +78,22 @@ class Checked(World):
 def _operate(world: Checked, rng: random.Random, counter: list[int]) -> None:
     invoices = [i for i in world.invoices.items.values() if not i.is_closed]
     operation = rng.choices(
-        ["time", "run", "run_twice", "crash", "pay", "partial", "dispute", "promise", "pause",
-         "new", "refuse", "unknown"],
-        weights=[30, 35, 5, 5, 2, 2, 2, 3, 2, 8, 1, 1])[0]
+        [
+            "time",
+            "run",
+            "run_twice",
+            "crash",
+            "pay",
+            "partial",
+            "dispute",
+            "promise",
+            "pause",
+            "new",
+            "refuse",
+            "unknown",
+        ],
+        weights=[30, 35, 5, 5, 2, 2, 2, 3, 2, 8, 1, 1],
+    )[0]
     if operation == "time":
         world.clock.advance(hours=rng.randint(1, 12))
     elif operation in ("run", "run_twice"):
@@ -88,10 +101,14 @@ def _operate(world: Checked, rng: random.Random, counter: list[int]) -> None:
         world.work(bodies + (bodies if operation == "run_twice" else []))
     elif operation == "crash":
         bodies = world.plan()
-        rng.choice([lambda: setattr(world.claims, "die_after_claim", True),
-                    lambda: setattr(world.claims, "die_on_confirm", True),
-                    lambda: setattr(world.email, "die_after_send", True),
-                    lambda: setattr(world.invoices, "die_on_next_save", True)])()
+        rng.choice(
+            [
+                lambda: setattr(world.claims, "die_after_claim", True),
+                lambda: setattr(world.claims, "die_on_confirm", True),
+                lambda: setattr(world.email, "die_after_send", True),
+                lambda: setattr(world.invoices, "die_on_next_save", True),
+            ]
+        )()
         try:
             world.work(bodies)
         except WorkerDied:
@@ -101,8 +118,12 @@ def _operate(world: Checked, rng: random.Random, counter: list[int]) -> None:
     elif operation == "new":
         counter[0] += 1
         due = (world.clock.now() + timedelta(days=rng.randint(-12, 25))).date()
-        world.add(f"R-{counter[0]}", due, total=rng.randint(1000, 500000),
-                  customer_id=f"cus_{rng.randint(1, 4)}")
+        world.add(
+            f"R-{counter[0]}",
+            due,
+            total=rng.randint(1000, 500000),
+            customer_id=f"cus_{rng.randint(1, 4)}",
+        )
     elif operation == "refuse":
         world.email.refuse += 1
     elif operation == "unknown":
@@ -118,14 +139,22 @@ def _change_invoice(world: Checked, rng: random.Random, operation: str, invoice)
     elif operation == "partial":
         changed = invoice.with_payment(Money(invoice.amount_due.minor // 2, "EUR"), now)
     elif operation == "dispute":
-        changed = replace(invoice, status=InvoiceStatus.DISPUTED,
-                          disputed_amount=invoice.amount_due, next_action_at=None)
+        changed = replace(
+            invoice,
+            status=InvoiceStatus.DISPUTED,
+            disputed_amount=invoice.amount_due,
+            next_action_at=None,
+        )
     elif operation == "promise":
-        changed = replace(invoice, promise_date=(now + timedelta(days=rng.randint(1, 15))).date(),
-                          next_action_at=now)
+        changed = replace(
+            invoice,
+            promise_date=(now + timedelta(days=rng.randint(1, 15))).date(),
+            next_action_at=now,
+        )
     else:
-        changed = replace(invoice, paused=not invoice.paused,
-                          next_action_at=None if not invoice.paused else now)
+        changed = replace(
+            invoice, paused=not invoice.paused, next_action_at=None if not invoice.paused else now
+        )
     world.invoices.save(changed)
 
 
@@ -145,8 +174,11 @@ def test_invariants_hold_under_random_operations(seed: int) -> None:
     world.email.refuse = world.email.unknown = 0
     for extra in (1, 2):
         counter[0] += 1
-        world.add(f"R-{counter[0]}", (world.clock.now() + timedelta(days=10)).date(),
-                  customer_id=f"cus_fresh_{extra}")
+        world.add(
+            f"R-{counter[0]}",
+            (world.clock.now() + timedelta(days=10)).date(),
+            customer_id=f"cus_fresh_{extra}",
+        )
     # Every 3 hours, so that some runs fall inside the send window (as the 15-minute schedule does).
     for _ in range(120 * 8):
         world.clock.advance(hours=3)

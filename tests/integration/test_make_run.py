@@ -40,13 +40,22 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict]:
 @pytest.mark.slow
 def test_make_run_serves_the_stack_and_stops_every_child(tmp_path: Path):
     api_port, aws_port = _free_port(), _free_port()
-    env = {**os.environ, "API_PORT": str(api_port), "AWS_PORT": str(aws_port),
-           "RELANCE_LOCAL_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "API_PORT": str(api_port),
+        "AWS_PORT": str(aws_port),
+        "RELANCE_LOCAL_DIR": str(tmp_path),
+    }
     for name in ("AWS_ENDPOINT_URL", "STAGE", "INVOICES_TABLE_NAME", "ACTIONS_QUEUE_URL"):
         env.pop(name, None)
-    process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     stack_file = tmp_path / "stack.json"
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -57,8 +66,9 @@ def test_make_run_serves_the_stack_and_stops_every_child(tmp_path: Path):
         stack = json.loads(stack_file.read_text())
         assert stack["api_url"] == f"http://127.0.0.1:{api_port}"
         assert stack["aws_endpoint_url"] == f"http://127.0.0.1:{aws_port}"
-        assert {"admin_token", "inbox_bucket", "inbox_prefix", "webhook_secrets",
-                "region"} <= set(stack)
+        assert {"admin_token", "inbox_bucket", "inbox_prefix", "webhook_secrets", "region"} <= set(
+            stack
+        )
 
         assert _get(f"{stack['api_url']}/health") == (200, {"status": "ok"})
         status, page = _get(f"{stack['api_url']}/admin/invoices?limit=200", stack["admin_token"])

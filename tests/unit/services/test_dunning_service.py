@@ -66,28 +66,63 @@ class World:
         self.approvals = InMemoryApprovalStore()
         self.runs = InMemoryRunLog()
         dispatcher = MessageDispatcher(
-            claims=self.claims, renderer=JinjaTemplateRenderer(TEMPLATES),
-            formatter=BabelLocaleFormatter(), email=self.email, sms=self.sms,
-            timeline=self.timeline, pay_links=PayLinks(FixedSecrets(), "https://x.example"),
-            documents=NoDocuments(), clock=self.clock,
+            claims=self.claims,
+            renderer=JinjaTemplateRenderer(TEMPLATES),
+            formatter=BabelLocaleFormatter(),
+            email=self.email,
+            sms=self.sms,
+            timeline=self.timeline,
+            pay_links=PayLinks(FixedSecrets(), "https://x.example"),
+            documents=NoDocuments(),
+            clock=self.clock,
             seller=SellerContact("Atelier SAS", "compta@atelier.example", None, "ATELIER"),
-            retention=timedelta(days=400))
+            retention=timedelta(days=400),
+        )
         self.service = DunningService(
-            invoices=self.invoices, customers=self.customers, timeline=self.timeline,
-            queue=self.queue, tasks=self.tasks, approvals=self.approvals, runs=self.runs,
-            policies=PolicyResolver(EmptyPolicyStore()), calendar=WeekdaysCalendar(),
-            dispatcher=dispatcher, clock=self.clock, shards=4)
+            invoices=self.invoices,
+            customers=self.customers,
+            timeline=self.timeline,
+            queue=self.queue,
+            tasks=self.tasks,
+            approvals=self.approvals,
+            runs=self.runs,
+            policies=PolicyResolver(EmptyPolicyStore()),
+            calendar=WeekdaysCalendar(),
+            dispatcher=dispatcher,
+            clock=self.clock,
+            shards=4,
+        )
 
-    def add(self, number: str, due: date, total: int = 120000, customer_id: str = "cus_1",
-            phone: str | None = "+33612345678") -> Invoice:
+    def add(
+        self,
+        number: str,
+        due: date,
+        total: int = 120000,
+        customer_id: str = "cus_1",
+        phone: str | None = "+33612345678",
+    ) -> Invoice:
         if self.customers.get(customer_id) is None:
-            self.customers.save(Customer(customer_id=customer_id, seller_id="s",
-                                         name="Acme SARL", email="ap@acme.example",
-                                         phone=phone, country="FR"))
-        invoice = Invoice(invoice_id=f"inv_{number}", seller_id="s", number=number,
-                          customer_id=customer_id, issue_date=due - timedelta(days=30),
-                          due_date=due, amount_total=Money(total, "EUR"),
-                          amount_paid=Money(0, "EUR"), next_action_at=NOW - timedelta(hours=1))
+            self.customers.save(
+                Customer(
+                    customer_id=customer_id,
+                    seller_id="s",
+                    name="Acme SARL",
+                    email="ap@acme.example",
+                    phone=phone,
+                    country="FR",
+                )
+            )
+        invoice = Invoice(
+            invoice_id=f"inv_{number}",
+            seller_id="s",
+            number=number,
+            customer_id=customer_id,
+            issue_date=due - timedelta(days=30),
+            due_date=due,
+            amount_total=Money(total, "EUR"),
+            amount_paid=Money(0, "EUR"),
+            next_action_at=NOW - timedelta(hours=1),
+        )
         return self.invoices.save(invoice)
 
     def plan(self, as_of: datetime | None = None) -> list[dict]:
@@ -138,7 +173,8 @@ def test_consolidates_a_customers_invoices_into_one_email(world):
     world.add("B", OVERDUE, total=5000)
     world.cycle()
     [email] = world.email.sent
-    assert "A" in email.text and "B" in email.text
+    assert "A" in email.text
+    assert "B" in email.text
 
 
 def test_redelivered_message_after_success_sends_nothing_more(world):
