@@ -8,7 +8,7 @@ export AWS_DEFAULT_REGION ?= eu-west-1
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test lint typecheck unit package check bench soak fmt clean deploy browser-deps
+.PHONY: install run test load lint typecheck unit package check bench soak fmt clean deploy browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ test: $(STAMP) browser-deps lint typecheck
 	$(MAKE) --no-print-directory package
 
 check: test
+
+load: $(STAMP)
+	$(BIN)/python -m devstack.load
 
 soak: $(STAMP)
 	RELANCE_SOAK_SEEDS=200 RELANCE_SOAK_STEPS=400 $(BIN)/pytest -q tests/faults

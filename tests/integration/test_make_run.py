@@ -85,6 +85,27 @@ def test_make_run_serves_the_stack_and_stops_every_child(tmp_path: Path):
                 break
             time.sleep(0.5)
         assert outbox["items"], "no reminder went out after the start-up cycle"
+        # A bounded load on loopback: admin reads and (once there) signed webhooks, twice each.
+        load = subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "python"),
+                "-m",
+                "devstack.load",
+                "--requests",
+                "80",
+                "--concurrency",
+                "4",
+                "--stack",
+                str(stack_file),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert load.returncode == 0, load.stdout + load.stderr
+        assert "0 failed" in load.stdout
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does in a terminal
         output, _ = process.communicate(timeout=60)
