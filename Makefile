@@ -8,7 +8,7 @@ export AWS_DEFAULT_REGION ?= eu-west-1
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test load lint typecheck unit package check bench soak fmt clean deploy browser-deps
+.PHONY: install run test load wheelhouse lint typecheck unit package check bench soak fmt clean deploy browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,15 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m 'not slow'
 
+# Offline packaging: `make wheelhouse` once (with network), then `make package` needs none.
+wheelhouse: $(STAMP)
+	$(BIN)/python -m pip download --quiet --dest wheelhouse --only-binary=:all: \
+		--platform manylinux2014_x86_64 --implementation cp --python-version 3.11 \
+		-r requirements.txt
+
 package: $(STAMP)
 	@rm -rf out && mkdir -p out
+	$(if $(wildcard wheelhouse/*.whl),PIP_FIND_LINKS=$(CURDIR)/wheelhouse PIP_NO_INDEX=1,) \
 	$(BIN)/chalice package --stage dev --pkg-format cloudformation \
 		--merge-template infra/resources.yaml --template-format yaml out/
 	$(BIN)/cfn-lint out/sam.yaml
