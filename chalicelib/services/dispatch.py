@@ -47,6 +47,8 @@ from chalicelib.services.ports import (
 
 log = logging.getLogger(__name__)
 
+# Where carriers do not deliver alphanumeric sender ids (AWS End User Messaging country list).
+NO_ALPHANUMERIC_SENDER = frozenset({"US", "CA", "CN", "BR", "AR", "CL", "CO", "PR"})
 STATUTORY_STEPS = frozenset({"formal_notice", "legal"})
 MAX_SMS_SEGMENTS = 4
 # A claim still unconfirmed after this long belongs to a worker that died mid-send.
@@ -74,6 +76,18 @@ class SellerContact:
     email: str
     phone: str | None
     sms_sender_id: str | None
+    # Per-country sender ids ("FR" -> "ATELIER"); France requires a registered one.
+    sms_sender_ids: tuple[tuple[str, str], ...] = ()
+
+    def sender_for(self, country: str | None) -> str | None:
+        """Business rule: the country's registered sender id, else the default one.
+
+        None where carriers refuse alphanumeric senders (AWS then uses an origination number).
+        """
+        code = (country or "").upper()
+        if code in NO_ALPHANUMERIC_SENDER:
+            return None
+        return dict(self.sms_sender_ids).get(code, self.sms_sender_id)
 
 
 @dataclass
@@ -313,7 +327,7 @@ class MessageDispatcher:
         text = self._renderer.render_sms(step_id, tone, view)
         if sms_segments(text) > MAX_SMS_SEGMENTS:
             raise SendFailedError(f"the {step_id} SMS is over {MAX_SMS_SEGMENTS} segments")
-        ref = self._sms.send(phone, text, self._seller.sms_sender_id)
+        ref = self._sms.send(phone, text, self._seller.sender_for(customer.country))
         return ref, phone, None, text
 
     def _attachments(self, invoices: Sequence[Invoice]) -> tuple[tuple[str, str, bytes], ...]:

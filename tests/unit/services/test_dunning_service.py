@@ -312,3 +312,12 @@ def test_formal_notice_waits_for_approval_and_is_sent_once(world):
     [email] = world.email.sent
     assert "40" in email.text  # the statutory recovery indemnity is in the notice
     assert [t.kind for t in world.tasks.tasks.values()] == ["letter"]
+
+
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [("FR", "ATELIER"), ("BE", "ATELIER-BE"), ("US", None), (None, "ATELIER")],
+)
+def test_sms_sender_id_is_chosen_per_country(country, expected):
+    seller = SellerContact("Atelier SAS", "c@a.example", None, "ATELIER", (("BE", "ATELIER-BE"),))
+    assert seller.sender_for(country) == expected
