@@ -566,6 +566,49 @@ class DunningService:
 
     # -- approvals --
 
+    def _decide_approval(
+        self,
+        approval_id: str,
+        status: ApprovalStatus,
+        by: str,
+        comment: str | None,
+        subject_override: str | None = None,
+        text_override: str | None = None,
+    ) -> Approval:
+        """Record one decision on a pending approval; a second decision is refused."""
+        approval = self._approvals.get(approval_id)
+        if approval is None:
+            raise NotFoundError(f"no approval {approval_id}")
+        decided = replace(
+            approval,
+            status=status,
+            decided_at=self._clock.now(),
+            decided_by=by,
+            comment=comment,
+            subject_override=subject_override,
+            text_override=text_override,
+        )
+        if approval.status != ApprovalStatus.PENDING or not self._approvals.decide(decided):
+            raise InvalidTransitionError(f"approval {approval_id} is already decided")
+        return decided
+
+    def _record_decision(
+        self, approval: Approval, invoices: Sequence[Invoice], kind: EventType
+    ) -> None:
+        self._timeline.append(
+            [
+                _event(
+                    i,
+                    kind,
+                    self._clock.now(),
+                    actor=approval.decided_by or "",
+                    step=approval.step_id,
+                    comment=approval.comment or "",
+                )
+                for i in invoices
+            ]
+        )
+
     def approve(
         self,
         approval_id: str,
@@ -575,84 +618,42 @@ class DunningService:
         text_override: str | None,
     ) -> Approval:
         """Send an approved step's message (claims still guarantee at most once)."""
-        approval = self._approvals.get(approval_id)
-        if approval is None:
-            raise NotFoundError(f"no approval {approval_id}")
-        if approval.status != ApprovalStatus.PENDING:
-            raise InvalidTransitionError(f"approval {approval_id} is already {approval.status}")
-        decided = replace(
-            approval,
-            status=ApprovalStatus.APPROVED,
-            decided_at=self._clock.now(),
-            decided_by=by,
-            comment=comment,
+        decided = self._decide_approval(
+            approval_id,
+            ApprovalStatus.APPROVED,
+            by,
+            comment,
             subject_override=subject_override,
             text_override=text_override,
         )
-        if not self._approvals.decide(decided):
-            raise InvalidTransitionError(f"approval {approval_id} was decided by someone else")
-        customer = self._customers.get(approval.customer_id)
-        invoices = [i for i in self._invoices.get_many(approval.invoice_ids) if not i.is_closed]
+        customer = self._customers.get(decided.customer_id)
+        invoices = [i for i in self._invoices.get_many(decided.invoice_ids) if not i.is_closed]
         counts: Counter[str] = Counter()
         if customer is not None and invoices:
             policy = self._policies.for_invoice(invoices[0])
-            for channel in (Channel(c) for c in approval.channels):
+            for channel in (Channel(c) for c in decided.channels):
                 if channel == Channel.LETTER:
-                    self._letter_task(customer, invoices, approval.step_id, counts)
+                    self._letter_task(customer, invoices, decided.step_id, counts)
                     continue
                 self._dispatcher.dispatch(
                     customer,
                     invoices,
-                    approval.step_id,
+                    decided.step_id,
                     channel,
-                    approval.tone,
+                    decided.tone,
                     f"approval_{approval_id}",
                     jurisdiction=policy.jurisdiction,
                     subject_override=subject_override,
                     text_override=text_override,
                 )
-        self._timeline.append(
-            [
-                _event(
-                    i,
-                    EventType.APPROVED,
-                    self._clock.now(),
-                    actor=by,
-                    step=approval.step_id,
-                    comment=comment or "",
-                )
-                for i in invoices
-            ]
-        )
+        self._record_decision(decided, invoices, EventType.APPROVED)
         return decided
 
     def reject(self, approval_id: str, by: str, comment: str | None) -> Approval:
         """Refuse an approval: nothing is sent, the chase goes on with the next step."""
-        approval = self._approvals.get(approval_id)
-        if approval is None:
-            raise NotFoundError(f"no approval {approval_id}")
-        decided = replace(
-            approval,
-            status=ApprovalStatus.REJECTED,
-            decided_at=self._clock.now(),
-            decided_by=by,
-            comment=comment,
-        )
-        if approval.status != ApprovalStatus.PENDING or not self._approvals.decide(decided):
-            raise InvalidTransitionError(f"approval {approval_id} is already decided")
-        invoices = self._invoices.get_many(approval.invoice_ids)
-        self._timeline.append(
-            [
-                _event(
-                    i,
-                    EventType.REJECTED,
-                    self._clock.now(),
-                    actor=by,
-                    step=approval.step_id,
-                    comment=comment or "",
-                )
-                for i in invoices
-            ]
+        decided = self._decide_approval(approval_id, ApprovalStatus.REJECTED, by, comment)
+        self._record_decision(
+            decided, self._invoices.get_many(decided.invoice_ids), EventType.REJECTED
         )
         return decided
 
