@@ -14,6 +14,8 @@ from chalicelib.entrypoints import (
     admin_reports,
     channel_events,
     invoice_uploads,
+    pay_pages,
+    payment_webhooks,
     schedules,
     system,
 )
@@ -34,3 +36,5 @@ app.register_blueprint(invoice_uploads.bp)
 app.register_blueprint(schedules.bp)
 app.register_blueprint(channel_events.bp)
 app.register_blueprint(admin_messages.bp)
+app.register_blueprint(payment_webhooks.bp)
+app.register_blueprint(pay_pages.bp)

@@ -25,23 +25,25 @@ CSV_HEADER = (
 class Portfolio:
     """A CSV export of `invoices` open invoices over `customers` customers.
 
-    Invoice `i` belongs to customer `i % customers`; every `due_every`-th invoice is past its
-    due date (two days before `as_of`), the others fall due 10 to 69 days after it. Amounts
+    Invoice `i` belongs to customer `i % customers`; every `due_every`-th invoice (none when
+    None) is past its due date (two days before `as_of`), the others fall due 10 to 69 days after it. Amounts
     stay between 100 and 2,099 EUR, so no customer reaches the high-risk overdue threshold
     and the due invoices get automatic reminders rather than tasks for a person.
     """
 
     invoices: int
     customers: int
-    due_every: int
+    due_every: int | None
     as_of: date
+    prefix: str = "P"
+    customer_offset: int = 0
 
     def is_due(self, index: int) -> bool:
-        return index % self.due_every == 0
+        return self.due_every is not None and index % self.due_every == 0
 
     @property
     def due_count(self) -> int:
-        return len(range(0, self.invoices, self.due_every))
+        return 0 if self.due_every is None else len(range(0, self.invoices, self.due_every))
 
     def due_date(self, index: int) -> date:
         if self.is_due(index):
@@ -49,12 +51,12 @@ class Portfolio:
         return self.as_of + timedelta(days=10 + index % 60)
 
     def row(self, index: int) -> str:
-        customer = index % self.customers
+        customer = self.customer_offset + index % self.customers
         due = self.due_date(index)
         issue = due - timedelta(days=30)
         amount = f"{100 + index % 2000},{index % 100:02d}"
         return (
-            f"P-{index:07d};{issue.isoformat()};{due.isoformat()};Client {customer:06d} SARL;"
+            f"{self.prefix}-{index:07d};{issue.isoformat()};{due.isoformat()};Client {customer:06d} SARL;"
             f"compta{customer}@client{customer}.example;+336{customer % 100_000_000:08d};FR;"
             f"FR{customer % 10**11:011d};{amount};0;EUR;{SELLER_NAME};{SELLER_VAT}"
         )
@@ -76,9 +78,9 @@ def portfolio(invoices: int, due_every: int, as_of: date, per_customer: int = 5)
     return Portfolio(invoices, customers, due_every, as_of)
 
 
-def csv_file(invoices: int, customers: int, as_of: date) -> bytes:
+def csv_file(invoices: int, customers: int, as_of: date, prefix: str = "C") -> bytes:
     """A CSV of invoices none of which is due at `as_of` (throughput runs)."""
-    return Portfolio(invoices, customers, invoices + 1, as_of).csv_bytes()
+    return Portfolio(invoices, customers, None, as_of, prefix, customer_offset=500_000).csv_bytes()
 
 
 _UBL_ID = re.compile(rb"(<cbc:ID>)Snippet1(</cbc:ID>)")

@@ -21,7 +21,6 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
 from typing import Any, Protocol
 
 import botocore.session
@@ -51,6 +50,8 @@ class OpCount:
     errors: int = 0
     rru: float = 0.0
     wru: float = 0.0
+    new_item_bytes: int = 0
+    """Bytes of items that did not exist before (what stays in storage)."""
 
     def add(self, other: OpCount) -> None:
         for f in fields(self):
@@ -428,9 +429,7 @@ class AwsMeter:
             new = self._get(table, key)
         else:
             new = None
-        count.items_written += 1
-        size = max(item_size(old), self._seen(table, new))
-        count.wru += write_units(size) + index_write_units(schema, old, new)
+        self._written(count, schema, old, new, 1)
 
     def _account_batch_write(
         self,
@@ -449,10 +448,7 @@ class AwsMeter:
                     key = schema.key_of(request["PutRequest"]["Item"])
                 else:
                     new, key = None, request["DeleteRequest"]["Key"]
-                old = old_images.get(_key_id(table, key))
-                count.items_written += 1
-                size = max(item_size(old), self._seen(table, new))
-                count.wru += write_units(size) + index_write_units(schema, old, new)
+                self._written(count, schema, old_images.get(_key_id(table, key)), new, 1)
 
     def _account_transaction(
         self,
@@ -482,9 +478,17 @@ class AwsMeter:
                 new = self._get(table, key)
             else:
                 new = None
-            count.items_written += 1
-            size = max(item_size(old), self._seen(table, new))
-            count.wru += 2 * write_units(size) + index_write_units(schema, old, new)
+            self._written(count, schema, old, new, 2)
+
+    def _written(
+        self, count: OpCount, schema: TableSchema, old: Item | None, new: Item | None, factor: int
+    ) -> None:
+        count.items_written += 1
+        new_size = self._seen(schema.name, new)
+        if old is None:
+            count.new_item_bytes += new_size
+        size = max(item_size(old), new_size)
+        count.wru += factor * write_units(size) + index_write_units(schema, old, new)
 
 
 def _key_id(table: str, key: Mapping[str, Any]) -> tuple[str, str]:
@@ -514,6 +518,3 @@ def metered_pynamodb(meter: AwsMeter) -> Iterator[None]:
     finally:
         pynamodb_base.get_session = original
 
-
-def as_number(value: float | int | Decimal) -> float:
-    return round(float(value), 4)

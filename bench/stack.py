@@ -61,6 +61,36 @@ def stage_environment(stage: str = "test") -> dict[str, str]:
     return {str(k): str(v) for k, v in config["stages"][stage]["environment_variables"].items()}
 
 
+DUMMY_RESOURCES = {
+    "INVOICES_TABLE_NAME": "relance-cold-invoices",
+    "CUSTOMERS_TABLE_NAME": "relance-cold-customers",
+    "TIMELINE_TABLE_NAME": "relance-cold-timeline",
+    "RECORDS_TABLE_NAME": "relance-cold-records",
+    "INVOICE_BUCKET_NAME": "relance-cold-invoices-123456789012-eu-west-1",
+    "ACTIONS_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/relance-cold-actions",
+    "SES_CONFIGURATION_SET": "relance-cold",
+}
+
+
+def import_environment() -> dict[str, str]:
+    """A Lambda-like environment for a fresh interpreter importing the app: the `test` stage's
+    variables, dummy resource names, fake credentials, no endpoint, no network."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(stage_environment("test"))
+    env.update(DUMMY_RESOURCES)
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    return env
+
+
 @contextmanager
 def patched_environ(values: dict[str, str]) -> Iterator[None]:
     saved = dict(os.environ)

@@ -21,6 +21,11 @@ from chalicelib.adapters.dynamodb.gdpr import (
 )
 from chalicelib.adapters.dynamodb.invoice_queries import DynamoInvoiceFinder, DynamoPortfolio
 from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceRepository
+from chalicelib.adapters.dynamodb.payments import (
+    DynamoPaymentDirectory,
+    DynamoPaymentStore,
+    DynamoWebhookEventLog,
+)
 from chalicelib.adapters.dynamodb.records import DynamoImportLog, DynamoTokenStore
 from chalicelib.adapters.dynamodb.tables import bind_tables
 from chalicelib.adapters.dynamodb.timeline import DynamoTimeline
@@ -43,6 +48,19 @@ from chalicelib.adapters.ses_email import SesEmailSender, TokenBucket, account_s
 from chalicelib.adapters.sns_sms import SnsSmsSender
 from chalicelib.adapters.sqs_queue import SqsWorkQueue
 from chalicelib.adapters.system_clock import SystemClock
+from chalicelib.adapters.webhook_signatures import (
+    GENERIC_HEADER,
+    GOCARDLESS_HEADER,
+    STRIPE_HEADER,
+    GenericSignatureVerifier,
+    GoCardlessSignatureVerifier,
+    StripeSignatureVerifier,
+)
+from chalicelib.schemas.webhooks import (
+    parse_generic_webhook,
+    parse_gocardless_webhook,
+    parse_stripe_webhook,
+)
 from chalicelib.services.admin_queries import AdminQueries
 from chalicelib.services.audit import AuditTrail
 from chalicelib.services.auth import TokenService
@@ -56,9 +74,11 @@ from chalicelib.services.invoice_intake import InvoiceIntake
 from chalicelib.services.invoice_search import InvoiceSearch
 from chalicelib.services.outbox import OutboxQueries, TemplatePreviews
 from chalicelib.services.pay_links import PayLinks
+from chalicelib.services.payments import PaymentRecorder, WebhookProvider
 from chalicelib.services.policy_admin import PolicyAdmin
 from chalicelib.services.ports import Clock, SecretProvider
 from chalicelib.services.reporting import ReportService
+from chalicelib.services.self_service import SelfService
 from chalicelib.services.work_queues import WorkQueues
 from chalicelib.settings import Settings, get_settings
 
@@ -121,6 +141,8 @@ class Services:
     reports: ReportService
     gdpr: GdprService
     audit: AuditTrail
+    payments: PaymentRecorder
+    self_service: SelfService
 
 
 _override: Services | None = None
@@ -217,6 +239,21 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
         initial_action_at=dunning.initial_action_at,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    payments, self_service = _payment_services(
+        settings,
+        clients,
+        clock,
+        invoices,
+        customers,
+        timeline,
+        tasks,
+        approvals,
+        secrets,
+        pay_links,
+        renderer,
+        dispatcher,
+        dunning,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -270,7 +307,94 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
             clock=clock,
         ),
         audit=AuditTrail(DynamoAuditLog(), clock),
+        payments=payments,
+        self_service=self_service,
     )
+
+
+WEBHOOK_PROVIDERS = (
+    WebhookProvider(
+        "stripe", STRIPE_HEADER, "webhook_stripe", StripeSignatureVerifier, parse_stripe_webhook
+    ),
+    WebhookProvider(
+        "gocardless",
+        GOCARDLESS_HEADER,
+        "webhook_gocardless",
+        GoCardlessSignatureVerifier,
+        parse_gocardless_webhook,
+    ),
+    WebhookProvider(
+        "generic",
+        GENERIC_HEADER,
+        "webhook_generic",
+        GenericSignatureVerifier,
+        parse_generic_webhook,
+    ),
+)
+
+
+def _payment_services(
+    settings: Settings,
+    clients: AwsClients,
+    clock: Clock,
+    invoices: DynamoInvoiceRepository,
+    customers: DynamoCustomerRepository,
+    timeline: DynamoTimeline,
+    tasks: DynamoTaskStore,
+    approvals: DynamoApprovalStore,
+    secrets: SecretProvider,
+    pay_links: PayLinks,
+    renderer: JinjaTemplateRenderer,
+    dispatcher: MessageDispatcher,
+    dunning: DunningService,
+) -> tuple[PaymentRecorder, SelfService]:
+    """Payment webhooks (issue 6) and the customer's self-service page."""
+    directory = DynamoPaymentDirectory()
+    payments = PaymentRecorder(
+        providers={p.name: p for p in WEBHOOK_PROVIDERS},
+        secrets=secrets,
+        events=DynamoWebhookEventLog(),
+        store=DynamoPaymentStore(invoices, clients.s3.meta.region_name),
+        directory=directory,
+        invoices=invoices,
+        customers=customers,
+        tasks=tasks,
+        dispatcher=dispatcher,
+        next_action_at=dunning.next_action_at,
+        clock=clock,
+    )
+    self_service = SelfService(
+        pay_links=pay_links,
+        secrets=secrets,
+        invoices=invoices,
+        customers=customers,
+        collections=CollectionsService(
+            invoices=invoices,
+            customers=customers,
+            timeline=timeline,
+            work=WorkQueues(tasks, approvals, timeline, clock),
+            next_action_at=dunning.next_action_at,
+            policy_for=dunning.policy_for,
+            clock=clock,
+        ),
+        tasks=tasks,
+        directory=directory,
+        dispatcher=dispatcher,
+        renderer=renderer,
+        formatter=BabelLocaleFormatter(),
+        seller=SellerContact(
+            settings.seller_name,
+            settings.seller_email or settings.email_from_address,
+            settings.seller_phone or None,
+            settings.sms_sender_id,
+        ),
+        seller_iban=settings.seller_iban or None,
+        policy_for=dunning.policy_for,
+        public_base_url=settings.public_base_url,
+        checkout=None,
+        clock=clock,
+    )
+    return payments, self_service
 
 
 @functools.cache

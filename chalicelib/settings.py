@@ -31,6 +31,8 @@ class Settings(BaseModel):
     seller_name: str = Field(alias="SELLER_NAME", default="Relance demo seller")
     seller_email: str = Field(alias="SELLER_EMAIL", default="")
     seller_phone: str = Field(alias="SELLER_PHONE", default="")
+    # Shown on the pay page for invoices whose file carries no IBAN of their own.
+    seller_iban: str = Field(alias="SELLER_IBAN", default="", max_length=42)
     due_index_shards: int = Field(alias="DUE_INDEX_SHARDS", default=16, ge=1, le=256)
     max_upload_bytes: int = Field(alias="MAX_UPLOAD_BYTES", default=50_000_000, ge=1)
     message_retention_days: int = Field(alias="MESSAGE_RETENTION_DAYS", default=400, ge=1)

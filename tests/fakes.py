@@ -289,8 +289,9 @@ class InMemoryPaymentStore:
                 raise ConcurrentUpdateError(commit.expect_unallocated)
 
     def commit(self, commit: PaymentCommit) -> list[Invoice]:
-        while self.before_commit:
-            self.before_commit.pop(0)()
+        hooks, self.before_commit = self.before_commit, []
+        for hook in hooks:
+            hook()
         self._check(commit)
         self.commits += 1
         saved = [replace(i, version=i.version + 1) for i in commit.invoices]

@@ -23,10 +23,18 @@ from chalicelib.services.ports import DeliveryRejectedError, DeliveryUnknownErro
 
 T = TypeVar("T")
 
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
-    "MaxSendRateExceeded", "Throttled", "RequestLimitExceeded", "SlowDown",
-})
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "MaxSendRateExceeded",
+        "Throttled",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
 
 
 def call_once(

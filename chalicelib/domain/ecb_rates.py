@@ -102,5 +102,10 @@ def ecb_rate_for(day: date) -> EcbRate | None:
     last = ECB_MRO_RATES[-1]
     if key < (last.year, last.half):
         return None
-    return replace(last, year=day.year, half=half_of(day), verified=False,
-                   note=f"carried forward from {last.year} H{last.half}; update from the ECB")
+    return replace(
+        last,
+        year=day.year,
+        half=half_of(day),
+        verified=False,
+        note=f"carried forward from {last.year} H{last.half}; update from the ECB",
+    )

@@ -200,8 +200,9 @@ class MessageDispatcher:
                 self._in_flight(invoice.invoice_id, step_id, channel, now, result)
         return won
 
-    def _in_flight(self, invoice_id: str, step_id: str, channel: Channel, now: datetime,
-                   result: DispatchResult) -> None:
+    def _in_flight(
+        self, invoice_id: str, step_id: str, channel: Channel, now: datetime, result: DispatchResult
+    ) -> None:
         """Another worker holds the claim: still at work, or it died somewhere mid-send."""
         claim = self._claims.get(invoice_id, step_id, channel.value)
         if claim is None or now - claim.claimed_at <= STALE_CLAIM:
@@ -219,8 +220,11 @@ class MessageDispatcher:
     def _recorded_send(self, invoice_id: str, step_id: str, channel: Channel) -> str | None:
         page = self._timeline.for_invoice(invoice_id, limit=100, cursor=None)
         for event in page.items:
-            if (event.type == EventType.REMINDER_SENT and event.detail("step") == step_id
-                    and event.detail("channel") == channel.value):
+            if (
+                event.type == EventType.REMINDER_SENT
+                and event.detail("step") == step_id
+                and event.detail("channel") == channel.value
+            ):
                 return event.detail("message_ref")
         return None
 
@@ -260,8 +264,12 @@ class MessageDispatcher:
             result.failed = True
             log.error(
                 "send outcome unknown; claims kept",
-                extra={"step_id": step_id, "channel": channel.value,
-                       "error": str(exc), "invoice_ids": [i.invoice_id for i in won]},
+                extra={
+                    "step_id": step_id,
+                    "channel": channel.value,
+                    "error": str(exc),
+                    "invoice_ids": [i.invoice_id for i in won],
+                },
             )
             return result
         except (DeliveryRejectedError, DomainError) as exc:

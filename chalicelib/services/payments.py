@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
 from chalicelib.domain.errors import (
@@ -57,6 +57,7 @@ from chalicelib.domain.payments import (
     match_invoices,
     reconcile,
     rf_references_in,
+    settle,
 )
 from chalicelib.domain.policies import Channel
 from chalicelib.domain.records import EventType, TimelineEvent
@@ -206,6 +207,32 @@ def number_tokens(text: str) -> list[str]:
             if long_enough and any(c.isdigit() for c in candidate) and not is_valid_rf(candidate):
                 found.setdefault(candidate, None)
     return list(found)
+
+
+def paid_outside_ledger(
+    invoice: Invoice, stored: Sequence[PaymentLedgerEntry]
+) -> PaymentLedgerEntry | None:
+    """Business rule: money an invoice records without any ledger entry stays paid.
+
+    An accounting export may say an invoice is partly paid before any provider notified
+    Relance (D8: a later file never lowers what is known to be paid). `reconcile` recomputes
+    the amount paid from the ledger alone, so that money is presented to it as one more
+    payment of its own; it is never stored.
+
+    Returns:
+        The entry standing for that money, or None when the ledger explains everything.
+    """
+    outside = invoice.amount_paid - settle(invoice.amount_total, stored)
+    if not outside.is_positive:
+        return None
+    return PaymentLedgerEntry(
+        event_id=f"recorded:{invoice.invoice_id}",
+        provider_payment_id="recorded-on-invoice",
+        kind=PaymentEventKind.PAYMENT_SUCCEEDED,
+        amount=outside,
+        occurred_at=datetime.combine(invoice.issue_date, time(0), UTC),
+        provider="invoice",
+    )
 
 
 def _paid_by(entries: Iterable[PaymentLedgerEntry], ledger_key: str, currency: str) -> Money:
@@ -501,7 +528,10 @@ class PaymentRecorder:
             ids = list(self._directory.lookup(payer_key(event.customer_email)))
             customers = self._customers.get_many(ids[:MAX_PAYER_CUSTOMERS])
             invoices = [i for c in customers for i in self._invoices.by_customer(c.customer_id)]
-            return _unique(invoices), {}, customers
+            # The directory identified the payer (an accounts-payable address is often not the
+            # contact address), so the customer is presented to the matcher under that email.
+            payer = event.customer_email
+            return _unique(invoices), {}, [replace(c, email=payer) for c in customers]
         return [], {}, []
 
     def _by_refs(self, refs: Sequence[str]) -> list[Invoice]:
@@ -650,7 +680,11 @@ class PaymentRecorder:
         unchanged: list[Invoice] = []
         after: dict[str, Invoice] = {}
         for invoice_id, before in changes.invoices.items():
-            reconciled = reconcile(before, changes.entries_for(invoice_id), event.occurred_at)
+            entries = changes.entries_for(invoice_id)
+            outside = paid_outside_ledger(before, changes.ledgers.get(invoice_id, []))
+            if outside is not None:
+                entries.append(outside)
+            reconciled = reconcile(before, entries, event.occurred_at)
             if _reopened(before, reconciled):
                 reconciled = self._resumed(reconciled)
             after[invoice_id] = reconciled
@@ -678,6 +712,7 @@ class PaymentRecorder:
             credits=tuple(changes.credits),
             references=tuple(dict.fromkeys(changes.references)),
             timeline=(*timeline, *changes.customer_events),
+            at=now,
         )
         fresh = tuple(u for u in changes.unallocated if u.status == UnallocatedStatus.UNALLOCATED)
         return _Plan(commit, dict(changes.invoices), outcome, fresh)

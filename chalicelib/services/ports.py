@@ -392,11 +392,13 @@ class Portfolio(Protocol):
 
     def customer_names(self) -> dict[str, str]: ...  # pragma: no cover
 
-    def events(self, types: frozenset[EventType]) -> Iterator[TimelineEvent]: ...  # pragma: no cover
+    def events(
+        self, types: frozenset[EventType]
+    ) -> Iterator[TimelineEvent]: ...  # pragma: no cover
 
 
 class TimelineEditor(Protocol):
-    """Rewrites stored events in place (GDPR erasure only: the timeline is otherwise append-only)."""
+    """Rewrites stored events in place; only erasure does, the timeline is otherwise append-only."""
 
     def replace(self, events: Sequence[TimelineEvent]) -> None: ...  # pragma: no cover
 
@@ -578,6 +580,7 @@ class PaymentCommit:
         credits: Customer credits to store.
         references: (key, target id) pairs for the `PaymentDirectory`.
         timeline: Timeline events to append.
+        at: When the commit is made (recorded on the webhook record).
     """
 
     webhook: tuple[str, str] | None = None
@@ -592,6 +595,7 @@ class PaymentCommit:
     credits: tuple[CustomerCredit, ...] = ()
     references: tuple[tuple[str, str], ...] = ()
     timeline: tuple[TimelineEvent, ...] = ()
+    at: datetime | None = None
 
 
 class PaymentStore(Protocol):
@@ -637,3 +641,24 @@ class DeliveryRejectedError(Exception):
 
 class DeliveryUnknownError(Exception):
     """The request may or may not have reached the provider (e.g. a read timeout)."""
+
+
+class CardCheckout(Protocol):
+    """A hosted card payment page (Stripe Checkout) for some of a customer's invoices."""
+
+    def start(
+        self,
+        *,
+        customer_id: str,
+        customer_email: str | None,
+        invoices: Sequence[Invoice],
+        locale: str,
+        success_url: str,
+        cancel_url: str,
+    ) -> str:
+        """Create the payment session; returns the URL to send the customer to.
+
+        The session carries the invoice ids in its metadata (and its payment's), so the
+        provider's webhook names them and the payment is matched on them.
+        """
+        ...  # pragma: no cover

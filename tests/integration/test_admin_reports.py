@@ -177,3 +177,12 @@ def test_empty_portfolio_reports_nothing_without_errors(api, admin_headers, stac
     assert aging["total"]["total"] == "0.00"
     assert kpis["dso"]["dso"] is None
     assert kpis["cei"]["cei"] is None
+
+
+def test_openapi_documents_the_csv_export(api):
+    document = api.http.get("/openapi.json").json_body
+
+    for name in ("aging", "dso", "cei", "days-delinquent", "recovery", "promises", "disputes"):
+        operation = document["paths"][f"/admin/reports/{name}"]["get"]
+        assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+        assert "format" in {p["name"] for p in operation["parameters"]}

@@ -121,6 +121,9 @@ def test_the_stack_holds_personal_data_before_erasure(stack, api, admin_headers,
     assert {m["channel"] for m in body["messages"]} >= {"email"}
     assert any(NAME in (m["text"] or "") for m in body["messages"])
     assert {e["type"] for e in body["events"]} >= {"imported", "reminder_sent", "dispute_comment"}
+    audit = api.http.get("/admin/audit", headers=admin_headers).json_body["items"]
+    assert audit[0]["action"] == "GET /admin/customers/{customer_id}/export"
+    assert audit[0]["target"] == {"customer_id": chased}
     assert _leftovers(_scan_tables(stack))
     assert any(
         _leftovers(text) for key, text in _bucket(stack).items() if key.startswith("rejected/")

@@ -256,12 +256,20 @@ class DynamoWebhookEventLog:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            old: dict[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-            status = None
-            if old:
-                status = map_values(GenericRecord.from_raw_data(old).data).get("status")
-            return WebhookClaim.DONE if status == "done" else WebhookClaim.IN_FLIGHT
+            return self._seen(exc, provider, event_id)
         return WebhookClaim.NEW
+
+    def _seen(self, refusal: ClientError, provider: str, event_id: str) -> WebhookClaim:
+        # PynamoDB re-raises botocore's error without the returned item; the original is the
+        # cause. Without the item (an emulator that ignores ALL_OLD), read the record.
+        original = refusal.__cause__ if isinstance(refusal.__cause__, ClientError) else refusal
+        raw: dict[str, Any] | None = original.response.get("Item")  # type: ignore[assignment]
+        if raw:
+            status = map_values(GenericRecord.from_raw_data(raw).data).get("status")
+        else:
+            record = _get(self._pk(provider, event_id), "event")
+            status = map_values(record.data).get("status") if record else None
+        return WebhookClaim.DONE if status == "done" else WebhookClaim.IN_FLIGHT
 
     def is_done(self, provider: str, event_id: str) -> bool:
         record = _get(self._pk(provider, event_id), "event")
@@ -408,7 +416,7 @@ class DynamoPaymentStore:
                 actions=[
                     GenericRecord.data["status"].set("done"),
                     GenericRecord.data["outcome"].set(commit.outcome),
-                    GenericRecord.data["finished_at"].set(_iso(datetime.now(UTC))),
+                    GenericRecord.data["finished_at"].set(_iso(commit.at) if commit.at else None),
                 ],
                 condition=GenericRecord.data["status"] == "processing",
                 add_version_condition=False,

@@ -437,6 +437,37 @@ def test_partial_payment_lowers_the_amount_due_and_keeps_the_chase_on(world):
     assert world.receipts() == []
 
 
+def test_amount_the_accounting_file_recorded_as_paid_stays_paid(world):
+    invoice = world.add(
+        replace(
+            an_invoice(),
+            amount_paid=Money.parse("50.00", "EUR"),
+            status=InvoiceStatus.PARTIALLY_PAID,
+        )
+    )
+    ref = (invoice.invoice_id,)
+
+    world.recorder.apply(an_event(event_id="e1", amount="30.00", refs=ref), world.clock.now())
+    after_payment = world.invoice(invoice.invoice_id)
+    world.recorder.apply(
+        an_event(
+            PaymentEventKind.REFUNDED,
+            event_id="e2",
+            amount="30.00",
+            refs=ref,
+            at=T0 + timedelta(days=1),
+        ),
+        world.clock.now(),
+    )
+
+    assert after_payment.amount_paid == Money.parse("80.00", "EUR")
+    after_refund = world.invoice(invoice.invoice_id)
+    assert (after_refund.amount_paid, after_refund.status) == (
+        Money.parse("50.00", "EUR"),
+        InvoiceStatus.PARTIALLY_PAID,
+    )
+
+
 def test_overpayment_pays_the_invoice_and_leaves_a_customer_credit(world):
     invoice = world.add(an_invoice())
 
@@ -705,14 +736,19 @@ def test_allocating_unknown_money_or_to_an_unknown_invoice_is_refused(world):
 
 
 def test_refund_placed_by_hand_is_not_applied_again_when_its_payment_arrives(world):
-    invoice = world.add(an_invoice())
+    chosen = world.add(an_invoice("1"))
+    paid = world.add(an_invoice("2"))
     refund = an_event(PaymentEventKind.REFUNDED, event_id="evt_refund", amount="30.00")
     world.recorder.apply(refund, world.clock.now())
     [item] = world.store.items.values()
-    world.recorder.apply(an_event(event_id="evt_pay", refs=(invoice.invoice_id,)), T0)
-    # The payment placed the orphan refund automatically: nothing left to do by hand.
-    assert world.store.get_unallocated(item.payment_ref).status == UnallocatedStatus.ALLOCATED
-    assert world.invoice(invoice.invoice_id).amount_paid == Money.parse("70.00", "EUR")
+    world.recorder.allocate(item.payment_ref, chosen.invoice_id, by="alice", now=T0)
+
+    world.recorder.apply(an_event(event_id="evt_pay", refs=(paid.invoice_id,)), T0)
+
+    assert world.invoice(paid.invoice_id).amount_paid == Money.parse("100.00", "EUR")
+    placed = world.store.get_unallocated(item.payment_ref)
+    assert placed is not None
+    assert (placed.allocated_by, placed.allocated_to) == ("alice", (chosen.invoice_id,))
 
 
 # --- signatures and payloads -------------------------------------------------------------------
