@@ -98,8 +98,8 @@ class ColdImport:
     """Top-level packages by their own import time (median ms), heaviest first."""
 
 
-def cold_import(runs: int, *, cached_bytecode: bool) -> ColdImport:
-    if cached_bytecode:
+def cold_import(runs: int, *, cached_bytecode: bool, warm: bool = True) -> ColdImport:
+    if cached_bytecode and warm:
         # Warm the cache once, so that "cached" means cached for every measured run.
         profile(APP_STATEMENT, cached_bytecode=True)
     startup = frozenset(

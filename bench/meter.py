@@ -374,22 +374,25 @@ class AwsMeter:
     def _account_gets(
         self, operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any], count: OpCount
     ) -> None:
+        # A key that finds nothing is still a billed read (the minimum unit): keys count.
         if operation == "GetItem":
-            item = parsed.get("Item")
-            count.items_read += 1 if item else 0
-            size = self._seen(params["TableName"], item)
+            count.items_read += 1
+            size = self._seen(params["TableName"], parsed.get("Item"))
             count.rru += read_units(size, bool(params.get("ConsistentRead")))
         elif operation == "BatchGetItem":
-            for table, items in parsed.get("Responses", {}).items():
-                consistent = bool(params["RequestItems"][table].get("ConsistentRead"))
-                for item in items:
-                    count.items_read += 1
+            unprocessed = parsed.get("UnprocessedKeys") or {}
+            for table, request in params.get("RequestItems", {}).items():
+                consistent = bool(request.get("ConsistentRead"))
+                found = parsed.get("Responses", {}).get(table, [])
+                keys = len(request.get("Keys", [])) - len(unprocessed.get(table, {}).get("Keys", []))
+                for item in found:
                     count.rru += read_units(self._seen(table, item), consistent)
+                count.rru += max(0, keys - len(found)) * read_units(0, consistent)
+                count.items_read += keys
         else:
             for response in parsed.get("Responses", []):
-                item = response.get("Item")
-                count.items_read += 1 if item else 0
-                count.rru += 2 * read_units(item_size(item), True)
+                count.items_read += 1
+                count.rru += 2 * read_units(item_size(response.get("Item")), True)
 
     def _account_query(
         self, params: Mapping[str, Any], parsed: Mapping[str, Any], count: OpCount

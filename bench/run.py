@@ -10,7 +10,8 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -92,15 +93,24 @@ QUICK = Sizes(
     facturx_docs_cpu=2,
     decisions=500,
     min_cpu_s=0.05,
-    emulator_portfolio=300,
-    target_portfolio=1_000,
-    webhooks_per_provider=2,
-    csv_rows_emulator=50,
-    ubl_files_emulator=3,
+    emulator_portfolio=200,
+    target_portfolio=600,
+    webhooks_per_provider=1,
+    csv_rows_emulator=30,
+    ubl_files_emulator=2,
     facturx_files_emulator=1,
     import_runs=1,
     import_runs_no_pyc=0,
 )
+
+
+@contextmanager
+def timed(phases: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = round(time.perf_counter() - start, 1)
 
 
 def _per(value: float, units: float) -> float | None:
@@ -165,83 +175,91 @@ class EmulatorResults:
     big_portfolio: int
     big_due: int
     planner_big: PlannerRun
-    fill_seconds: float
     invoice_item_bytes: int
     customer_item_bytes: int
     invoices_per_customer: float
     index_shape: dict[str, int]
+    phases: dict[str, float]
 
 
 def emulator_phase(sizes: Sizes, progress: bool) -> EmulatorResults:
     import_at = AS_OF - timedelta(hours=1)
-    with emulator(import_at) as emu:
+    phases: dict[str, float] = {}
+    with ExitStack() as stack:
+        with timed(phases, "start_and_provision"):
+            emu = stack.enter_context(emulator(import_at))
         book = portfolio(sizes.emulator_portfolio, DUE_SHARE, AS_OF.date())
-        # The bulk load assumes new items (no previous images to read): the tables are empty.
-        emu.meter.batch_writes_are_new = True
-        load = ingest_files(
-            emu,
-            "portfolio (policy read once)",
-            [("inbox/bench/portfolio.csv", book.csv_bytes())],
-            memo_policy_intake(emu),
-            progress=progress,
-        )
-        emu.meter.batch_writes_are_new = False
-        planner_due = run_planner(emu, AS_OF)
-        messages = take_messages(emu, planner_due.enqueued)
-        worker = run_workers(emu, messages, progress=progress)
-        planner_idle = run_planner(emu, AS_OF + timedelta(minutes=15))
+        with timed(phases, "portfolio_load"):
+            # The bulk load assumes new items (no previous images to read): empty tables.
+            emu.meter.batch_writes_are_new = True
+            load = ingest_files(
+                emu,
+                "portfolio (policy read once)",
+                [("inbox/bench/portfolio.csv", book.csv_bytes())],
+                memo_policy_intake(emu),
+                progress=progress,
+            )
+            emu.meter.batch_writes_are_new = False
+        with timed(phases, "planner_and_worker"):
+            planner_due = run_planner(emu, AS_OF)
+            messages = take_messages(emu, planner_due.enqueued)
+            worker = run_workers(emu, messages, progress=progress)
+            planner_idle = run_planner(emu, AS_OF + timedelta(minutes=15))
 
         missing = payments_available(emu)
         webhooks: dict[str, WebhookRun] = {}
-        if missing is None:
-            candidates = _open_invoices(emu, book, 2 * sizes.webhooks_per_provider)
-            for n, provider in enumerate(WEBHOOK_PROVIDERS):
-                chosen = candidates[n * sizes.webhooks_per_provider :][
-                    : sizes.webhooks_per_provider
-                ]
-                webhooks[provider] = run_webhooks(emu, provider, chosen, progress=progress)
+        with timed(phases, "webhooks"):
+            if missing is None:
+                candidates = _open_invoices(emu, book, 2 * sizes.webhooks_per_provider)
+                for n, provider in enumerate(WEBHOOK_PROVIDERS):
+                    start = n * sizes.webhooks_per_provider
+                    chosen = candidates[start : start + sizes.webhooks_per_provider]
+                    webhooks[provider] = run_webhooks(emu, provider, chosen, progress=progress)
 
         emu.clock.set(AS_OF + timedelta(hours=1))
         rows = sizes.csv_rows_emulator
-        csv_wired = ingest_files(
-            emu,
-            "csv",
-            [("inbox/bench/export.csv", csv_file(rows, max(1, rows // 5), AS_OF.date()))],
-            progress=progress,
-        )
+        with timed(phases, "csv_ingest"):
+            csv_wired = ingest_files(
+                emu,
+                "csv",
+                [("inbox/bench/export.csv", csv_file(rows, max(1, rows // 5), AS_OF.date()))],
+                progress=progress,
+            )
 
         existing = sizes.emulator_portfolio + rows
         big_due = sizes.target_portfolio // DUE_SHARE
-        fill_started = time.perf_counter()
-        fill_invoices(
-            emu,
-            count=max(0, sizes.target_portfolio - existing),
-            due=big_due,
-            as_of=AS_OF,
-            progress=progress,
-        )
-        fill_seconds = time.perf_counter() - fill_started
-        planner_big = run_planner(emu, AS_OF + timedelta(minutes=30))
+        with timed(phases, "fill"):
+            fill_invoices(
+                emu,
+                count=max(0, sizes.target_portfolio - existing),
+                due=big_due,
+                as_of=AS_OF,
+                progress=progress,
+            )
+        with timed(phases, "planner_big"):
+            planner_big = run_planner(emu, AS_OF + timedelta(minutes=30))
         shape = _index_shape(emu)
 
-        ubl_wired = ingest_files(
-            emu,
-            "ubl",
-            [
-                (f"inbox/bench/ubl/{i:05d}.xml", d)
-                for i, d in enumerate(ubl_documents(sizes.ubl_files_emulator))
-            ],
-            progress=progress,
-        )
-        facturx_wired = ingest_files(
-            emu,
-            "facturx",
-            [
-                (f"inbox/bench/facturx/{i:05d}.pdf", d)
-                for i, d in enumerate(facturx_documents(sizes.facturx_files_emulator))
-            ],
-            progress=progress,
-        )
+        with timed(phases, "ubl_ingest"):
+            ubl_wired = ingest_files(
+                emu,
+                "ubl",
+                [
+                    (f"inbox/bench/ubl/{i:05d}.xml", d)
+                    for i, d in enumerate(ubl_documents(sizes.ubl_files_emulator))
+                ],
+                progress=progress,
+            )
+        with timed(phases, "facturx_ingest"):
+            facturx_wired = ingest_files(
+                emu,
+                "facturx",
+                [
+                    (f"inbox/bench/facturx/{i:05d}.pdf", d)
+                    for i, d in enumerate(facturx_documents(sizes.facturx_files_emulator))
+                ],
+                progress=progress,
+            )
         redelivery = redeliver(emu, "inbox/bench/ubl/00000.xml")
         tables = emu.physical
         return EmulatorResults(
@@ -259,11 +277,11 @@ def emulator_phase(sizes: Sizes, progress: bool) -> EmulatorResults:
             big_portfolio=sizes.target_portfolio,
             big_due=big_due,
             planner_big=planner_big,
-            fill_seconds=fill_seconds,
             invoice_item_bytes=emu.meter.average_item_size(tables["InvoicesTable"]),
             customer_item_bytes=emu.meter.average_item_size(tables["CustomersTable"]),
             invoices_per_customer=book.invoices / book.customers,
             index_shape=shape,
+            phases=phases,
         )
 
 
@@ -791,7 +809,6 @@ def details(emu: EmulatorResults, cpu_results: CpuResults) -> dict[str, Any]:
             "due": emu.big_due,
             "examined": emu.planner_big.examined,
             "enqueued": emu.planner_big.enqueued,
-            "fill_wall_s": round(emu.fill_seconds, 1),
             "timing": timing(emu.planner_big),
             **tally_details(emu.planner_big.tally, 1),
         },
@@ -854,14 +871,18 @@ def environment() -> dict[str, Any]:
 
 def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
     started = time.perf_counter()
-    cpu_results = cpu_phase(sizes, progress)
-    emu = emulator_phase(sizes, progress)
-    cached = cold_import(sizes.import_runs, cached_bytecode=True)
-    deployed = (
-        cold_import(sizes.import_runs_no_pyc, cached_bytecode=False)
-        if sizes.import_runs_no_pyc
-        else None
-    )
+    phases: dict[str, float] = {}
+    with timed(phases, "cpu_only"):
+        cpu_results = cpu_phase(sizes, progress)
+    with timed(phases, "emulator"):
+        emu = emulator_phase(sizes, progress)
+    with timed(phases, "cold_import"):
+        cached = cold_import(sizes.import_runs, cached_bytecode=True, warm=sizes.import_runs > 1)
+        deployed = (
+            cold_import(sizes.import_runs_no_pyc, cached_bytecode=False)
+            if sizes.import_runs_no_pyc
+            else None
+        )
     from chalicelib.settings import Settings
 
     shards = int(Settings.model_fields["due_index_shards"].default)
@@ -918,6 +939,7 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
         "mode": mode,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 1),
+        "phase_seconds": {**phases, **{f"emulator.{k}": v for k, v in emu.phases.items()}},
         "environment": environment(),
         "sizes": asdict(sizes),
         "as_of": AS_OF.isoformat(),

@@ -290,6 +290,11 @@ class CollectionsService:
             resolved = resolve_dispute(invoice, outcome, credit, now)
             after = resolved.credited or Money.zero(invoice.currency)
             credits["given"] = after - before if after != before else None
+            if credit_note_number and after != before:
+                # The seller's credit note may be uploaded later: intake must not apply it again.
+                marks = dict(resolved.extra)
+                marks[f"credit_note:{credit_note_number}"] = (after - before).to_wire()
+                resolved = replace(resolved, extra=tuple(sorted(marks.items())))
             return resolved
 
         def event(invoice: Invoice) -> TimelineEvent:

@@ -74,6 +74,9 @@ def merge_customer(existing: Customer, buyer: ParsedParty) -> Customer:
     An edited field is overwritten only when the file carries a value different from the one
     the previous file carried, i.e. the source system itself changed it since.
     """
+    if existing.erased:
+        # Erased under GDPR: a later file must not bring the personal data back.
+        return existing
     incoming = _file_values(buyer)
     previous = dict(existing.file_values)
     changes: dict[str, object] = {}

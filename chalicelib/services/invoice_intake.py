@@ -365,9 +365,23 @@ class InvoiceIntake:
             target = self._invoices.get(invoice_id_for(credit.seller_id, referenced))
             if target is not None:
                 targets.append(target)
+        customer_invoices = self._invoices.by_customer(credit.customer_id)
+        mark = f"credit_note:{credit.number}"
+        granted = next((i for i in (*targets, *customer_invoices) if mark in dict(i.extra)), None)
+        if granted is not None:
+            # Already granted when a collector resolved a dispute with this credit note.
+            return [
+                _event(
+                    granted,
+                    EventType.CREDIT_NOTE,
+                    now,
+                    credit_note=credit.number,
+                    already_applied="true",
+                )
+            ]
         targets += [
             i
-            for i in self._invoices.by_customer(credit.customer_id)
+            for i in customer_invoices
             if i.kind == DocumentKind.INVOICE
             and not i.is_closed
             and i.currency == credit.currency

@@ -196,3 +196,27 @@ def test_mapping_file_beside_the_upload_overrides_headers(stack, pump, api, admi
     [invoice] = _invoices(api, admin_headers, number="Z-9")
     assert invoice["amount_total"] == "1234.56"
     assert invoice["due_date"] == "2026-10-31"
+
+
+def test_credit_note_already_granted_by_a_dispute_is_not_applied_twice(stack, pump, api,
+                                                                       admin_headers):
+    upload(stack, "inbox/invoice.xml", UBL_INVOICE.read_bytes())
+    pump.drain()
+    [invoice] = _invoices(api, admin_headers, number="Snippet1")
+    path = f"/admin/invoices/{invoice['invoice_id']}"
+    opened = api.http.post(f"{path}/dispute", headers=admin_headers,
+                           body=json.dumps({"reason": "price", "amount": "600.00"}))
+    assert opened.status_code == 200, opened.body
+    resolved = api.http.post(f"{path}/dispute/resolve", headers=admin_headers, body=json.dumps(
+        {"outcome": "accepted", "credit_amount": "600.00", "credit_note_number": "Snippet1"}))
+    assert resolved.status_code == 200, resolved.body
+    assert api.http.get(path, headers=admin_headers).json_body["amount_due"] == "1056.25"
+
+    upload(stack, "inbox/credit.xml", UBL_CREDIT.read_bytes())  # the same credit note, later
+    pump.drain()
+
+    after = api.http.get(path, headers=admin_headers).json_body
+    assert after["amount_due"] == "1056.25"
+    events = api.http.get(f"{path}/timeline", headers=admin_headers).json_body["items"]
+    assert events[0]["type"] == "credit_note"
+    assert events[0]["details"]["already_applied"] == "true"
