@@ -99,7 +99,10 @@ def _usd(prices: dict[str, Any], name: str) -> float:
 
 
 def monthly(
-    profile: Profile, open_invoices: int, region: str, assumptions: Assumptions,
+    profile: Profile,
+    open_invoices: int,
+    region: str,
+    assumptions: Assumptions,
     prices: dict[str, Any],
 ) -> dict[str, float]:
     """Dollars per month by line for `open_invoices`, in `region`."""
@@ -121,7 +124,9 @@ def monthly(
     def total(attribute: str) -> float:
         return sum(volumes[k] * getattr(activities[k], attribute) for k in volumes)
 
-    gb_s_price = _usd(p, "lambda_gb_s_arm" if a.lambda_architecture == "arm64" else "lambda_gb_s_x86")
+    gb_s_price = _usd(
+        p, "lambda_gb_s_arm" if a.lambda_architecture == "arm64" else "lambda_gb_s_x86"
+    )
     storage_gb = (
         open_invoices * profile.bytes_per_open_invoice
         + volumes["reminder"] * a.history_months_kept * profile.bytes_per_reminder
@@ -142,7 +147,9 @@ def monthly(
     )
     apigw = (total("apigw") + a.admin_calls_month) * _usd(p, "apigw_rest_request")
     sqs = total("sqs") * _usd(p, "sqs_request")
-    email_price = _usd(p, "ses_email_essentials" if a.email_plan == "essentials" else "ses_email_a_la_carte")
+    email_price = _usd(
+        p, "ses_email_essentials" if a.email_plan == "essentials" else "ses_email_a_la_carte"
+    )
     email = total("ses") * email_price
     infra = dynamodb + lam + s3 + apigw + sqs
     sms_parts = volumes["reminder"] * a.sms_share_of_reminders * a.sms_parts

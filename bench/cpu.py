@@ -103,8 +103,11 @@ def pdf_parse_ceiling(documents: Sequence[bytes]) -> Rate:
 
 
 def decision_inputs(count: int, as_of: datetime) -> list[tuple[Invoice, Customer, PaymentHistory]]:
-    """A mixed book: every position relative to the policy's steps, pauses, disputes, promises,
-    strategic customers, and the three reminder tones."""
+    """A mixed book for the engine.
+
+    Every position relative to the policy's steps, pauses, disputes, promises, strategic
+    customers, and the three reminder tones.
+    """
     seller = "FR40303265045"
     histories = (
         PaymentHistory(),
@@ -163,3 +166,16 @@ def decisions_rate(count: int, as_of: datetime | None = None) -> Rate:
         return len(inputs)
 
     return _measure(work)
+
+
+def client_creation_ms(repeat: int = 10) -> float:
+    """CPU milliseconds to build a botocore session and a DynamoDB client.
+
+    That is what each new PynamoDB `Connection` costs on first use.
+    """
+    import botocore.session
+
+    start = time.process_time()
+    for _ in range(repeat):
+        botocore.session.get_session().create_client("dynamodb", region_name="eu-west-1")
+    return 1000 * (time.process_time() - start) / repeat

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples"
-UBL_SAMPLE = SAMPLES / "einvoice" / "ubl" / "peppol-base-example.xml"
+UBL_SAMPLE = SAMPLES / "einvoice" / "ubl" / "akretion-ubl-21-en16931.xml"
 FACTURX_SAMPLE = SAMPLES / "facturx-pdf" / "akretion-invoice_EN16931.pdf"
 
 SELLER_NAME = "Atelier Démo SAS"
@@ -25,10 +25,10 @@ CSV_HEADER = (
 class Portfolio:
     """A CSV export of `invoices` open invoices over `customers` customers.
 
-    Invoice `i` belongs to customer `i % customers`; every `due_every`-th invoice (none when
-    None) is past its due date (two days before `as_of`), the others fall due 10 to 69 days after it. Amounts
-    stay between 100 and 2,099 EUR, so no customer reaches the high-risk overdue threshold
-    and the due invoices get automatic reminders rather than tasks for a person.
+    Invoice `i` belongs to customer `customer_offset + i % customers`; every `due_every`-th
+    invoice (none when None) is two days past its due date at `as_of`, the others fall due 10
+    to 69 days after it. Amounts stay between 100 and 2,099 EUR, so no customer reaches the
+    high-risk overdue threshold: due invoices get automatic reminders, not tasks.
     """
 
     invoices: int
@@ -56,8 +56,8 @@ class Portfolio:
         issue = due - timedelta(days=30)
         amount = f"{100 + index % 2000},{index % 100:02d}"
         return (
-            f"{self.prefix}-{index:07d};{issue.isoformat()};{due.isoformat()};Client {customer:06d} SARL;"
-            f"compta{customer}@client{customer}.example;+336{customer % 100_000_000:08d};FR;"
+            f"{self.prefix}-{index:07d};{issue.isoformat()};{due.isoformat()};"
+            f"Client {customer:06d} SARL;compta{customer}@client{customer}.example;+336{customer % 100_000_000:08d};FR;"
             f"FR{customer % 10**11:011d};{amount};0;EUR;{SELLER_NAME};{SELLER_VAT}"
         )
 
@@ -83,16 +83,20 @@ def csv_file(invoices: int, customers: int, as_of: date, prefix: str = "C") -> b
     return Portfolio(invoices, customers, None, as_of, prefix, customer_offset=500_000).csv_bytes()
 
 
-_UBL_ID = re.compile(rb"(<cbc:ID>)Snippet1(</cbc:ID>)")
+_UBL_ID = re.compile(rb"(<cbc:ID>)([^<]+)(</cbc:ID>)")
 
 
 def ubl_documents(count: int, prefix: str = "UBL") -> list[bytes]:
-    """`count` copies of the Peppol BIS example, each with its own invoice number."""
+    """`count` copies of a clean EN 16931 UBL invoice, each with its own number.
+
+    The sample imports without warnings; the first `cbc:ID` of a UBL Invoice is its number.
+    """
     template = UBL_SAMPLE.read_bytes()
-    if not _UBL_ID.search(template):
-        raise ValueError(f"{UBL_SAMPLE} no longer holds invoice number Snippet1")
+    match = _UBL_ID.search(template)
+    if match is None:
+        raise ValueError(f"{UBL_SAMPLE}: no cbc:ID")
     return [
-        _UBL_ID.sub(rb"\g<1>" + f"{prefix}-{i:06d}".encode() + rb"\g<2>", template, count=1)
+        template[: match.start(2)] + f"{prefix}-{i:06d}".encode() + template[match.end(2) :]
         for i in range(count)
     ]
 

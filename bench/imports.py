@@ -116,8 +116,10 @@ def cold_import(runs: int, *, cached_bytecode: bool, warm: bool = True) -> ColdI
             profile(FLOOR_STATEMENT, cached_bytecode=cached_bytecode).total_us(startup)
         )
     heaviest = sorted(
-        ((name, statistics.median(values + [0] * (runs - len(values))) / 1000) for name, values
-         in packages.items()),
+        (
+            (name, statistics.median(values + [0] * (runs - len(values))) / 1000)
+            for name, values in packages.items()
+        ),
         key=lambda item: -item[1],
     )[:5]
     return ColdImport(
@@ -139,10 +141,13 @@ def lambda_functions() -> list[str]:
         "print(','.join(names))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
     return [name for name in done.stdout.strip().split(",") if name]
-

@@ -58,7 +58,9 @@ class OpCount:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def minus(self, other: OpCount) -> OpCount:
-        return OpCount(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
+        return OpCount(
+            **{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)}
+        )
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: round(float(getattr(self, f.name)), 3) for f in fields(self)}
@@ -107,9 +109,7 @@ class Tally:
 
     def by_operation(self, service: str) -> dict[str, dict[str, float]]:
         return {
-            op: count.as_dict()
-            for (svc, op), count in sorted(self.ops.items())
-            if svc == service
+            op: count.as_dict() for (svc, op), count in sorted(self.ops.items()) if svc == service
         }
 
 
@@ -281,7 +281,11 @@ class AwsMeter:
         return None
 
     def _after_call(
-        self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
+        self,
+        http_response: Any,
+        parsed: dict[str, Any],
+        model: Any,
+        context: dict[str, Any],
         **_: Any,
     ) -> None:
         service, operation = model.service_model.service_name, model.name
@@ -324,8 +328,10 @@ class AwsMeter:
         elif operation == "TransactWriteItems":
             for action in params.get("TransactItems", []):
                 ((kind, body),) = action.items()
-                key = body["Key"] if "Key" in body else self._schema(body["TableName"]).key_of(
-                    body["Item"]
+                key = (
+                    body["Key"]
+                    if "Key" in body
+                    else self._schema(body["TableName"]).key_of(body["Item"])
                 )
                 targets.append((body["TableName"], key))
         elif operation == "BatchWriteItem" and not self.batch_writes_are_new:
@@ -384,7 +390,9 @@ class AwsMeter:
             for table, request in params.get("RequestItems", {}).items():
                 consistent = bool(request.get("ConsistentRead"))
                 found = parsed.get("Responses", {}).get(table, [])
-                keys = len(request.get("Keys", [])) - len(unprocessed.get(table, {}).get("Keys", []))
+                keys = len(request.get("Keys", [])) - len(
+                    unprocessed.get(table, {}).get("Keys", [])
+                )
                 for item in found:
                     count.rru += read_units(self._seen(table, item), consistent)
                 count.rru += max(0, keys - len(found)) * read_units(0, consistent)
@@ -498,6 +506,10 @@ def _key_id(table: str, key: Mapping[str, Any]) -> tuple[str, str]:
     return table, repr(sorted((k, repr(v)) for k, v in key.items()))
 
 
+NEW_SESSION = ("botocore", "new session")
+"""Counted like an operation: PynamoDB builds a session (and a client) per `Connection`."""
+
+
 def hooked_botocore_session(meter: AwsMeter) -> botocore.session.Session:
     """A botocore session whose clients are all metered."""
     session = botocore.session.get_session()
@@ -513,6 +525,7 @@ def metered_pynamodb(meter: AwsMeter) -> Iterator[None]:
     def metered_session(env_vars: Any = None) -> botocore.session.Session:
         session = original(env_vars)
         meter.attach(session)
+        meter.tally.op(*NEW_SESSION).requests += 1
         return session
 
     pynamodb_base.get_session = metered_session
@@ -520,4 +533,3 @@ def metered_pynamodb(meter: AwsMeter) -> Iterator[None]:
         yield
     finally:
         pynamodb_base.get_session = original
-

@@ -214,6 +214,7 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
         retention=timedelta(days=settings.message_retention_days),
     )
     tasks, approvals, policy_store = DynamoTaskStore(), DynamoApprovalStore(), DynamoPolicyStore()
+    resolver = PolicyResolver(policy_store, clock)
     dunning = DunningService(
         invoices=invoices,
         customers=customers,
@@ -222,7 +223,7 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
         tasks=tasks,
         approvals=approvals,
         runs=DynamoRunLog(),
-        policies=PolicyResolver(policy_store),
+        policies=resolver,
         calendar=HolidaysCalendar(),
         dispatcher=dispatcher,
         clock=clock,
@@ -277,7 +278,7 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
             timeline,
         ),
         previews=TemplatePreviews(renderer, BabelLocaleFormatter()),
-        policies=PolicyAdmin(policy_store),
+        policies=PolicyAdmin(policy_store, resolver.forget_rules),
         collections=CollectionsService(
             invoices=invoices,
             customers=customers,

@@ -243,6 +243,12 @@ class EmptyPolicyStore:
     def list(self):
         return []
 
+    def rules(self):
+        return list(getattr(self, "saved_rules", ()))
+
+    def put_rules(self, rules) -> None:
+        self.saved_rules = list(rules)
+
 
 class FixedSecrets:
     def get(self, name: str) -> str:

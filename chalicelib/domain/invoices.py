@@ -95,6 +95,8 @@ class Customer:
     timezone: str = "Europe/Paris"
     segment: str = Segment.STANDARD
     risk_override: RiskClass | None = None
+    # A collector can put every invoice of this customer on another policy.
+    policy_id: str | None = None
     vat_id: str | None = None
     legal_id: str | None = None
     endpoint_id: str | None = None

@@ -18,6 +18,7 @@ from chalicelib.schemas.admin import (
     ApprovalDecisionIn,
     ApprovalOut,
     ApprovalPage,
+    InvoiceOut,
     RunCreate,
     RunCreated,
     RunOut,
@@ -25,7 +26,13 @@ from chalicelib.schemas.admin import (
     TaskPage,
 )
 from chalicelib.schemas.admin_collections import DisputeDetailsIn
-from chalicelib.schemas.policies import PolicyIn, PolicyList, PolicyOut
+from chalicelib.schemas.policies import (
+    AssignmentRuleIn,
+    AssignmentRulesIn,
+    PolicyIn,
+    PolicyList,
+    PolicyOut,
+)
 from chalicelib.services.collections import DisputeRequest
 
 bp = Blueprint(__name__)
@@ -214,3 +221,51 @@ def get_policy(policy_id: str, request: Request, **_: Any) -> PolicyOut:
 )
 def put_policy(policy_id: str, body: PolicyIn, **_: Any) -> PolicyOut:
     return PolicyOut.of(get_services().policies.save(policy_id, body))
+
+
+@api_route(
+    bp,
+    "/admin/policy-rules",
+    summary="Rules choosing a policy for new invoices",
+    role=Role.VIEWER,
+    response=AssignmentRulesIn,
+)
+def get_policy_rules(**_: Any) -> AssignmentRulesIn:
+    rules = get_services().policies.rules()
+    return AssignmentRulesIn(rules=[AssignmentRuleIn.of(r) for r in rules])
+
+
+@api_route(
+    bp,
+    "/admin/policy-rules",
+    summary="Replace the policy assignment rules",
+    role=Role.ADMIN,
+    methods=("PUT",),
+    body=AssignmentRulesIn,
+    response=AssignmentRulesIn,
+)
+def put_policy_rules(body: AssignmentRulesIn, **_: Any) -> AssignmentRulesIn:
+    saved = get_services().policies.save_rules([r.to_domain() for r in body.rules])
+    return AssignmentRulesIn(rules=[AssignmentRuleIn.of(r) for r in saved])
+
+
+class InvoicePolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy_id: str = Field(min_length=1, max_length=64)
+    version: int | None = Field(default=None, ge=1, description="Default: the latest version")
+
+
+@api_route(
+    bp,
+    "/admin/invoices/{invoice_id}/policy",
+    summary="Move an invoice to another policy or version",
+    role=Role.ADMIN,
+    methods=("PUT",),
+    body=InvoicePolicyIn,
+    response=InvoiceOut,
+)
+def migrate_invoice(invoice_id: str, body: InvoicePolicyIn, auth: ApiToken, **_: Any) -> InvoiceOut:
+    return InvoiceOut.of(
+        get_services().dunning.migrate(invoice_id, body.policy_id, body.version, auth.label)
+    )

@@ -43,6 +43,7 @@ class InvoiceOut(BaseModel):
     due_date: date
     next_action_at: datetime | None
     policy_id: str | None
+    policy_version: int | None
     steps_done: list[str]
     paused: bool
     paused_until: datetime | None
@@ -70,6 +71,7 @@ class InvoiceOut(BaseModel):
             due_date=invoice.due_date,
             next_action_at=invoice.next_action_at,
             policy_id=invoice.policy_id,
+            policy_version=invoice.policy_version,
             steps_done=list(invoice.steps_done),
             paused=invoice.paused,
             paused_until=invoice.paused_until,

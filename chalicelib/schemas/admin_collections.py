@@ -121,6 +121,7 @@ class CustomerOut(BaseModel):
     timezone: str
     segment: str
     risk_override: str | None
+    policy_id: str | None
     vat_id: str | None
     legal_id: str | None
     endpoint_id: str | None
@@ -144,6 +145,7 @@ class CustomerOut(BaseModel):
             timezone=customer.timezone,
             segment=customer.segment,
             risk_override=customer.risk_override.value if customer.risk_override else None,
+            policy_id=customer.policy_id,
             vat_id=customer.vat_id,
             legal_id=customer.legal_id,
             endpoint_id=customer.endpoint_id,
@@ -174,6 +176,11 @@ class CustomerPatch(BaseModel):
     timezone: str | None = Field(default=None, max_length=64, description="IANA, Europe/Paris")
     segment: str | None = Field(default=None, max_length=40)
     risk_override: RiskClass | None = None
+    policy_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Chase this customer with that policy (null: rules)",
+    )
     version: Version | None = None
 
     def changes(self) -> dict[str, str | None]:

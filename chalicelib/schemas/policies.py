@@ -12,6 +12,7 @@ from chalicelib.domain.policies import (
     Anchor,
     Channel,
     DunningPolicy,
+    PolicyAssignmentRule,
     PolicyStep,
     StepConditions,
     StepMode,
@@ -160,3 +161,46 @@ def _step_in(step: PolicyStep) -> StepIn:
             requires_channel=c.requires_channel,
         ),
     )
+
+
+class AssignmentRuleIn(BaseModel):
+    """Use `policy_id` for invoices whose customer and amount match every criterion given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy_id: str = Field(min_length=1, max_length=64)
+    segment: str | None = Field(default=None, max_length=40)
+    risk_class: RiskClass | None = None
+    min_amount: AmountIn | None = None
+    priority: int = Field(default=100, ge=0, le=10000, description="Lower is tried first")
+
+    def to_domain(self) -> PolicyAssignmentRule:
+        return PolicyAssignmentRule(
+            policy_id=self.policy_id,
+            segment=self.segment,
+            risk_class=self.risk_class,
+            min_amount=Money.parse(self.min_amount.amount, self.min_amount.currency)
+            if self.min_amount
+            else None,
+            priority=self.priority,
+        )
+
+    @classmethod
+    def of(cls, rule: PolicyAssignmentRule) -> AssignmentRuleIn:
+        return cls(
+            policy_id=rule.policy_id,
+            segment=rule.segment,
+            risk_class=rule.risk_class,
+            min_amount=AmountIn(amount=rule.min_amount.to_wire(), currency=rule.min_amount.currency)
+            if rule.min_amount
+            else None,
+            priority=rule.priority,
+        )
+
+
+class AssignmentRulesIn(BaseModel):
+    """The whole rule set: invoice override, then customer override, then these, then default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules: list[AssignmentRuleIn] = Field(max_length=100)

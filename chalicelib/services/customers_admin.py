@@ -25,10 +25,20 @@ from chalicelib.services.ports import Clock, CustomerRepository, Page, Timeline
 
 MAX_PAGE = 200
 EDITABLE_FIELDS = frozenset(
-    {"name", "email", "phone", "country", "locale", "timezone", "segment", "risk_override"}
+    {
+        "name",
+        "email",
+        "phone",
+        "country",
+        "locale",
+        "timezone",
+        "segment",
+        "risk_override",
+        "policy_id",
+    }
 )
 # Fields that may be cleared (set to null); the others always need a value.
-NULLABLE_FIELDS = frozenset({"email", "phone", "country", "risk_override"})
+NULLABLE_FIELDS = frozenset({"email", "phone", "country", "risk_override", "policy_id"})
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -50,6 +60,7 @@ def _check_value(name: str, value: str | None) -> object:
         "country": (_COUNTRY, "an ISO 3166 alpha-2 code such as FR"),
         "locale": (_LOCALE, "a language code such as fr or en"),
         "segment": (_SEGMENT, "lower-case letters, digits, _ or -"),
+        "policy_id": (_SEGMENT, "a policy id: lower-case letters, digits, _ or -"),
     }
     if name == "country":
         text = text.upper()

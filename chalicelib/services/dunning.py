@@ -29,22 +29,30 @@ from chalicelib.domain.dunning import (
     consolidate,
     decide,
 )
-from chalicelib.domain.errors import ConcurrentUpdateError, InvalidTransitionError, NotFoundError
+from chalicelib.domain.errors import (
+    ConcurrentUpdateError,
+    InvalidTransitionError,
+    InvoiceNotFoundError,
+    NotFoundError,
+)
 from chalicelib.domain.invoices import (
     ChannelStatus,
     Customer,
     DocumentKind,
     Invoice,
     InvoiceStatus,
+    RiskClass,
 )
 from chalicelib.domain.money import Money
 from chalicelib.domain.policies import (
     DEFAULT_FRENCH_B2B_POLICY,
     Channel,
     DunningPolicy,
+    PolicyAssignmentRule,
+    choose_policy,
 )
 from chalicelib.domain.records import EventType, TimelineEvent
-from chalicelib.domain.risk import PaymentHistory
+from chalicelib.domain.risk import PaymentHistory, compute_risk_class
 from chalicelib.domain.send_window import BusinessCalendar
 from chalicelib.domain.work import Approval, ApprovalStatus, RunReport, Task, TaskStatus, stable_id
 from chalicelib.services.dispatch import MessageDispatcher
@@ -116,23 +124,67 @@ def payment_history(invoices: Iterable[Invoice], as_of: datetime) -> PaymentHist
 class PolicyResolver:
     """The policy (and version) an invoice runs on; cached per container."""
 
-    def __init__(self, store: PolicyStore) -> None:
-        self._store = store
-        self._cache: dict[tuple[str, int], DunningPolicy] = {}
+    RULES_TTL = timedelta(minutes=1)
 
-    def for_invoice(self, invoice: Invoice) -> DunningPolicy:
+    def __init__(self, store: PolicyStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._cache: dict[tuple[str, int], DunningPolicy] = {}
+        self._rules: tuple[datetime, Sequence[PolicyAssignmentRule]] | None = None
+
+    def forget_rules(self) -> None:
+        """Drop the cached rules (this container just saved new ones)."""
+        self._rules = None
+
+    def rules(self) -> Sequence[PolicyAssignmentRule]:
+        """Assignment rules, re-read at most once a minute per container.
+
+        A change made through another container takes effect within that minute.
+        """
+        now = self._clock.now()
+        if self._rules is None or now - self._rules[0] > self.RULES_TTL:
+            self._rules = (now, tuple(self._store.rules()))
+        return self._rules[1]
+
+    def for_invoice(
+        self, invoice: Invoice, customer: Customer | None = None, risk: RiskClass | None = None
+    ) -> DunningPolicy:
         """Business rule: an invoice keeps the policy version it started with.
 
-        Saved versions never change, so (policy, version) is cached for the container's life.
+        Before it starts, the policy is chosen (`domain.policies.choose_policy`): the invoice's
+        own override, the customer's, the first matching assignment rule, the default. Saved
+        versions never change, so (policy, version) is cached for the container's life.
         """
         if invoice.policy_version is None:
-            return self.latest(invoice.policy_id)
+            if customer is None:
+                return self.latest(invoice.policy_id)
+            chosen = choose_policy(
+                invoice, customer, self.rules(), invoice.policy_id, customer.policy_id, risk=risk
+            )
+            return self.latest(chosen)
         policy_id = invoice.policy_id or DEFAULT_FRENCH_B2B_POLICY.policy_id
         key = (policy_id, invoice.policy_version)
         if key not in self._cache:
             found = self._store.get(policy_id, invoice.policy_version)
             self._cache[key] = found or self.latest(policy_id)
         return self._cache[key]
+
+    def exact(self, policy_id: str, version: int | None) -> DunningPolicy:
+        """A policy that must exist (the built-in default counts as version 1).
+
+        Raises:
+            NotFoundError: no such policy or version.
+        """
+        found = self._store.get(policy_id, version)
+        if (
+            found is None
+            and policy_id == DEFAULT_FRENCH_B2B_POLICY.policy_id
+            and version in (None, DEFAULT_FRENCH_B2B_POLICY.version)
+        ):
+            found = DEFAULT_FRENCH_B2B_POLICY
+        if found is None:
+            raise NotFoundError(f"no policy {policy_id}" + (f" v{version}" if version else ""))
+        return found
 
     def latest(self, policy_id: str | None) -> DunningPolicy:
         """The newest version, for invoices that have not started yet."""
@@ -176,7 +228,7 @@ class DunningService:
 
     def initial_action_at(self, invoice: Invoice, customer: Customer) -> datetime | None:
         """When a freshly imported invoice first needs the engine (now if already due)."""
-        policy = self._policies.latest(invoice.policy_id)
+        policy = self._policies.for_invoice(invoice, customer)
         now = self._clock.now()
         decision = decide(
             replace(invoice, policy_id=policy.policy_id, policy_version=policy.version),
@@ -189,9 +241,51 @@ class DunningService:
         )
         return now if decision.actions else decision.next_action_at
 
-    def policy_for(self, invoice: Invoice) -> DunningPolicy:
+    def policy_for(self, invoice: Invoice, customer: Customer | None = None) -> DunningPolicy:
         """The policy (and version) the invoice runs on, or would start on."""
-        return self._policies.for_invoice(invoice)
+        return self._policies.for_invoice(invoice, customer)
+
+    def assignment_rules(self) -> Sequence[PolicyAssignmentRule]:
+        """The rules that choose a policy for invoices that have not started."""
+        return self._policies.rules()
+
+    def migrate(self, invoice_id: str, policy_id: str, version: int | None, by: str) -> Invoice:
+        """Move an invoice to another policy (or version): an admin's decision.
+
+        Steps already done stay done; the next action is recomputed.
+
+        Raises:
+            InvoiceNotFoundError: no such invoice.
+            NotFoundError: no such policy or version.
+        """
+        policy = self._policies.exact(policy_id, version)
+        for _ in range(3):
+            invoice = self._invoices.get(invoice_id)
+            if invoice is None:
+                raise InvoiceNotFoundError(f"no invoice {invoice_id}")
+            customer = self._customers.get(invoice.customer_id)
+            moved = replace(invoice, policy_id=policy.policy_id, policy_version=policy.version)
+            if customer is not None and not moved.is_closed:
+                moved = replace(moved, next_action_at=self.next_action_at(moved, customer))
+            try:
+                saved = self._invoices.save(moved)
+            except ConcurrentUpdateError:
+                continue
+            self._timeline.append(
+                [
+                    _event(
+                        saved,
+                        EventType.UPDATED,
+                        self._clock.now(),
+                        actor=by,
+                        changed="policy",
+                        policy=policy.policy_id,
+                        policy_version=str(policy.version),
+                    )
+                ]
+            )
+            return saved
+        raise ConcurrentUpdateError(f"invoice {invoice_id} kept changing")
 
     def next_action_at(self, invoice: Invoice, customer: Customer) -> datetime | None:
         """When an invoice a person just changed (pause, dispute, promise...) next needs the engine.
@@ -201,8 +295,8 @@ class DunningService:
         """
         if invoice.is_closed:
             return None
-        policy = self._policies.for_invoice(invoice)
-        if invoice.policy_id is None:
+        policy = self._policies.for_invoice(invoice, customer)
+        if invoice.policy_version is None:
             invoice = replace(invoice, policy_id=policy.policy_id, policy_version=policy.version)
         now = self._clock.now()
         decision = decide(invoice, customer, policy, PaymentHistory(), now, self._calendar, 0)
@@ -274,9 +368,11 @@ class DunningService:
         history = payment_history(self._invoices.by_customer(customer_id), as_of)
         recent = self._timeline.count_since(customer_id, MESSAGE_TYPES, as_of - timedelta(days=7))
         decisions: dict[str, tuple[Invoice, Decision, DunningPolicy]] = {}
+        risk = compute_risk_class(history, customer.risk_override)
         for invoice in due:
-            policy = self._policies.for_invoice(invoice)
-            if invoice.policy_id is None:
+            policy = self._policies.for_invoice(invoice, customer, risk)
+            if invoice.policy_version is None:
+                # The invoice starts its chase: it keeps this policy version from now on.
                 invoice = replace(
                     invoice, policy_id=policy.policy_id, policy_version=policy.version
                 )

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.errors import NotFoundError
-from chalicelib.domain.policies import DEFAULT_FRENCH_B2B_POLICY, DunningPolicy, ensure_valid_policy
+from collections.abc import Callable, Sequence
+
+from chalicelib.domain.errors import NotFoundError, ValidationError
+from chalicelib.domain.policies import (
+    DEFAULT_FRENCH_B2B_POLICY,
+    DunningPolicy,
+    PolicyAssignmentRule,
+    ensure_valid_policy,
+)
 from chalicelib.schemas.policies import PolicyIn
 from chalicelib.services.ports import PolicyStore
 
@@ -11,8 +18,11 @@ from chalicelib.services.ports import PolicyStore
 class PolicyAdmin:
     """Policies as admins see them; the built-in default is version 1 until changed."""
 
-    def __init__(self, store: PolicyStore) -> None:
+    def __init__(
+        self, store: PolicyStore, on_rules_saved: Callable[[], None] = lambda: None
+    ) -> None:
         self._store = store
+        self._on_rules_saved = on_rules_saved
 
     def list(self) -> list[DunningPolicy]:
         """The latest version of every policy, the default included."""
@@ -53,3 +63,24 @@ class PolicyAdmin:
         policy = ensure_valid_policy(body.to_domain(policy_id, current + 1))
         self._store.put(policy)
         return policy
+
+    def rules(self) -> Sequence[PolicyAssignmentRule]:
+        """The assignment rules, lowest priority number first."""
+        return sorted(self._store.rules(), key=lambda r: r.priority)
+
+    def save_rules(self, rules: Sequence[PolicyAssignmentRule]) -> Sequence[PolicyAssignmentRule]:
+        """Replace the rule set; every rule must name an existing policy.
+
+        Raises:
+            ValidationError: a rule names an unknown policy (the field says which rule).
+        """
+        for index, rule in enumerate(rules):
+            try:
+                self.get(rule.policy_id)
+            except NotFoundError as exc:
+                raise ValidationError(
+                    f"no policy {rule.policy_id}", field=f"rules[{index}].policy_id"
+                ) from exc
+        self._store.put_rules(rules)
+        self._on_rules_saved()
+        return self.rules()

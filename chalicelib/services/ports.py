@@ -11,7 +11,7 @@ from typing import BinaryIO, Generic, Protocol, TypeVar
 from chalicelib.domain.audit import AuditEntry
 from chalicelib.domain.intake import ParsedInvoice, ReadWarning, RejectedRecord
 from chalicelib.domain.invoices import Customer, Invoice
-from chalicelib.domain.policies import DunningPolicy
+from chalicelib.domain.policies import DunningPolicy, PolicyAssignmentRule
 from chalicelib.domain.records import ApiToken, EventType, ImportRecord, TimelineEvent
 from chalicelib.domain.work import Approval, RunReport, Task
 
@@ -180,6 +180,10 @@ class PolicyStore(Protocol):
     def put(self, policy: DunningPolicy) -> None: ...  # pragma: no cover
 
     def list(self) -> list[DunningPolicy]: ...  # pragma: no cover
+
+    def rules(self) -> Sequence[PolicyAssignmentRule]: ...  # pragma: no cover
+
+    def put_rules(self, rules: Sequence[PolicyAssignmentRule]) -> None: ...  # pragma: no cover
 
 
 class TokenStore(Protocol):

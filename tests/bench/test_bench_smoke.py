@@ -96,7 +96,7 @@ def test_quick_run_writes_the_documented_top_level_keys(quick_run):
 def test_quick_run_reports_every_expected_figure(quick_run):
     results, _ = quick_run
 
-    assert EXPECTED_FIGURES <= _labels(results)
+    assert _labels(results) >= EXPECTED_FIGURES
 
 
 def test_every_figure_has_a_bound_and_a_ratio(quick_run):

@@ -136,6 +136,7 @@ class CustomerRecord(Model):
     timezone = UnicodeAttribute(default="Europe/Paris")
     segment = UnicodeAttribute(default="standard")
     risk_override = UnicodeAttribute(null=True)
+    policy_id = UnicodeAttribute(null=True)
     vat_id = UnicodeAttribute(null=True)
     legal_id = UnicodeAttribute(null=True)
     endpoint_id = UnicodeAttribute(null=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.tables import GenericRecord, InvoiceRecord, map_values
 from chalicelib.domain.errors import ConcurrentUpdateError
-from chalicelib.domain.policies import DunningPolicy
+from chalicelib.domain.policies import DunningPolicy, PolicyAssignmentRule
 from chalicelib.domain.work import (
     Approval,
     ApprovalStatus,
@@ -23,7 +23,7 @@ from chalicelib.domain.work import (
     TaskOutcome,
     TaskStatus,
 )
-from chalicelib.schemas.policies import PolicyOut
+from chalicelib.schemas.policies import AssignmentRuleIn, AssignmentRulesIn, PolicyOut
 from chalicelib.services.ports import Claim, ClaimOutcome, Page
 
 
@@ -359,3 +359,18 @@ class DynamoPolicyStore:
             policy = PolicyOut.model_validate(map_values(record.data)).to_stored_domain()
             latest[policy.policy_id] = policy
         return list(latest.values())
+
+    def rules(self) -> Sequence[PolicyAssignmentRule]:
+        record = _get("policy-rules", "current")
+        if record is None:
+            return []
+        body = AssignmentRulesIn.model_validate(map_values(record.data))
+        return [rule.to_domain() for rule in body.rules]
+
+    def put_rules(self, rules: Sequence[PolicyAssignmentRule]) -> None:
+        body = AssignmentRulesIn(rules=[AssignmentRuleIn.of(r) for r in rules])
+        current = _get("policy-rules", "current")
+        record = GenericRecord("policy-rules", "current", data=json.loads(body.model_dump_json()))
+        if current is not None:
+            record.version = current.version
+        record.save()

@@ -86,7 +86,7 @@ class World:
             tasks=self.tasks,
             approvals=self.approvals,
             runs=self.runs,
-            policies=PolicyResolver(EmptyPolicyStore()),
+            policies=PolicyResolver(EmptyPolicyStore(), self.clock),
             calendar=WeekdaysCalendar(),
             dispatcher=dispatcher,
             clock=self.clock,
