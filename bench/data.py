@@ -57,7 +57,8 @@ class Portfolio:
         amount = f"{100 + index % 2000},{index % 100:02d}"
         return (
             f"{self.prefix}-{index:07d};{issue.isoformat()};{due.isoformat()};"
-            f"Client {customer:06d} SARL;compta{customer}@client{customer}.example;+336{customer % 100_000_000:08d};FR;"
+            f"Client {customer:06d} SARL;compta{customer}@client{customer}.example;"
+            f"+336{customer % 100_000_000:08d};FR;"
             f"FR{customer % 10**11:011d};{amount};0;EUR;{SELLER_NAME};{SELLER_VAT}"
         )
 

@@ -334,7 +334,7 @@ def import_figures(cached: ColdImport, deployed: ColdImport | None) -> list[Figu
     return figures
 
 
-def _portfolio_figures(emu: EmulatorResults, cpu_results: CpuResults) -> list[Figure]:
+def portfolio_figures(emu: EmulatorResults, cpu_results: CpuResults) -> list[Figure]:
     run = emu.portfolio_load
     figures = ingest_figures(
         "csv_policy_once",
@@ -347,7 +347,7 @@ def _portfolio_figures(emu: EmulatorResults, cpu_results: CpuResults) -> list[Fi
     return [replace(f, method="proposal") for f in figures if any(k in f.label for k in keep)]
 
 
-def _key(figure: Figure) -> str:
+def figure_key(figure: Figure) -> str:
     text = f"{figure.section}.{figure.label}".lower()
     out = []
     for char in text:
@@ -507,8 +507,9 @@ def cost_section(
                     "lower",
                     "same, SES price per email unchanged",
                     method="model",
-                    note=f"SMS at 10 % of reminders, not included: "
-                    f"${fmt(ours['sms_not_in_total_low'])}-{fmt(ours['sms_not_in_total_high'])} [U]",
+                    note="SMS at 10 % of reminders, not included: "
+                    f"${fmt(ours['sms_not_in_total_low'])}-"
+                    f"{fmt(ours['sms_not_in_total_high'])} [U]",
                 )
             )
     details = {
@@ -628,7 +629,6 @@ def asdict_rates(results: CpuResults) -> dict[str, cpu.Rate]:
 
 
 def environment() -> dict[str, Any]:
-    import os
 
     def version(name: str) -> str | None:
         try:
@@ -700,7 +700,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"cost {region} {int(size):>9,}: DynamoDB {fmt(m['dynamodb'])} "
             f"({fmt(m['dynamodb_wru_millions'])} M WRU, {fmt(m['dynamodb_rru_millions'])} M RRU, "
-            f"{fmt(m['storage_gb'])} GB), Lambda {fmt(m['lambda'])} ({fmt(m['lambda_gb_s'])} GB-s), "
+            f"{fmt(m['storage_gb'])} GB), Lambda {fmt(m['lambda'])} "
+            f"({fmt(m['lambda_gb_s'])} GB-s), "
             f"S3 {fmt(m['s3'])}, API GW {fmt(m['api_gateway'])}, SQS {fmt(m['sqs'])}, "
             f"SES {fmt(m['email'])} USD"
         )

@@ -72,7 +72,7 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
             "factur-x XML extraction + lxml parse only",
         ),
         *ingest_figures("csv", "CSV", emu.csv_wired, cpu_results.csv_reader, bulk=True),
-        *_portfolio_figures(emu, cpu_results),
+        *portfolio_figures(emu, cpu_results),
         *ingest_figures("ubl", "UBL", emu.ubl_wired, cpu_results.ubl_reader, bulk=False),
         *ingest_figures(
             "facturx", "Factur-X", emu.facturx_wired, cpu_results.facturx_reader, bulk=False
@@ -80,7 +80,7 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
         Figure(
             "import",
             "same upload delivered again: DynamoDB requests",
-            float(ddb(emu.redelivery).requests),
+            float(emu.redelivery.total("dynamodb").requests),
             "requests",
             1.0,
             "lower",
@@ -97,8 +97,8 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
         "on 127.0.0.1), resources from infra/resources.yaml, services from bootstrap.",
         f"The planner is measured on a {sizes.target_portfolio:,}-invoice table with 1 % due; "
         f"the worker, webhook and per-reminder figures on a {sizes.emulator_portfolio:,}-invoice "
-        "portfolio: they are per item and do not grow with the table (moto copies whole tables "
-        "in every transaction, so a 100,000-item table would take hours).",
+        "portfolio: they are per item and do not grow with the table (moto deep-copies every "
+        "table a transaction touches, about 0.1 ms per item: ~10 s per transaction at 100,000).",
         "Counts are exact (botocore after-call hooks); capacity units are computed from item "
         "sizes with DynamoDB's rules, not reported by moto.",
         *cost_notes,
@@ -112,7 +112,7 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
         "environment": environment(),
         "sizes": asdict(sizes),
         "as_of": AS_OF.isoformat(),
-        "figures": {_key(f): f.as_json() for f in figures},
+        "figures": {figure_key(f): f.as_json() for f in figures},
         "cold_start": {
             "lambda_functions_sharing_app_py": functions,
             "bytecode_cached": asdict(cached),

@@ -73,8 +73,9 @@ DUMMY_RESOURCES = {
 
 
 def import_environment() -> dict[str, str]:
-    """A Lambda-like environment for a fresh interpreter importing the app: the `test` stage's
-    variables, dummy resource names, fake credentials, no endpoint, no network.
+    """A Lambda-like environment for a fresh interpreter importing the app.
+
+    The `test` stage's variables, dummy resource names, fake credentials, no endpoint.
     """
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
     env = {k: v for k, v in os.environ.items() if k in keep}

@@ -463,10 +463,13 @@ class MessageTimeline(InMemoryTimeline):
         self.messages: dict[str, ArchivedMessage] = {}
 
     def count_since(self, customer_id: str, types: frozenset, since: datetime) -> int:
-        return sum(
-            1
-            for e in self.events
-            if e.customer_id == customer_id and e.type in types and e.at >= since
+        # One consolidated message is one event per invoice: count messages, not events.
+        return len(
+            {
+                e.detail("message_ref") or e.event_id
+                for e in self.events
+                if e.customer_id == customer_id and e.type in types and e.at >= since
+            }
         )
 
     def archive_message(self, message: ArchivedMessage) -> None:

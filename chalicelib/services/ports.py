@@ -115,6 +115,7 @@ class Timeline(Protocol):
         self, customer_id: str, *, limit: int, cursor: str | None
     ) -> Page[TimelineEvent]: ...  # pragma: no cover
 
+    # Distinct messages (a consolidated message is one event per invoice it lists).
     def count_since(
         self, customer_id: str, types: frozenset[EventType], since: datetime
     ) -> int: ...  # pragma: no cover

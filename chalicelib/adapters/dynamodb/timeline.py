@@ -79,13 +79,15 @@ class DynamoTimeline:
 
     def count_since(self, customer_id: str, types: frozenset[EventType], since: datetime) -> int:
         condition = TimelineRecord.type.is_in(*[t.value for t in types])
-        return int(
-            TimelineRecord.by_customer.count(
+        messages = {
+            map_values(record.details).get("message_ref") or record.event_id
+            for record in TimelineRecord.by_customer.query(
                 customer_id,
                 TimelineRecord.sk >= since.astimezone(UTC).isoformat(),
                 filter_condition=condition,
             )
-        )
+        }
+        return len(messages)
 
     def archive_message(self, message: ArchivedMessage) -> None:
         # Bodies live in the records table, whose TTL drops them after the retention period.

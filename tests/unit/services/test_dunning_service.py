@@ -25,6 +25,7 @@ from chalicelib.adapters.jinja_templates import JinjaTemplateRenderer
 from chalicelib.adapters.locale_format import BabelLocaleFormatter
 from chalicelib.domain.errors import InvalidTransitionError
 from chalicelib.domain.invoices import ChannelStatus, Customer, Invoice, InvoiceStatus
+from chalicelib.domain.records import EventType
 from chalicelib.domain.money import Money
 from chalicelib.services.dispatch import MessageDispatcher, SellerContact
 from chalicelib.services.dunning import DunningService, PolicyResolver
@@ -321,3 +322,13 @@ def test_formal_notice_waits_for_approval_and_is_sent_once(world):
 def test_sms_sender_id_is_chosen_per_country(country, expected):
     seller = SellerContact("Atelier SAS", "c@a.example", None, "ATELIER", (("BE", "ATELIER-BE"),))
     assert seller.sender_for(country) == expected
+
+
+def test_pressure_cap_counts_a_consolidated_message_once(world):
+    # Three invoices at the same step make one message: it counts once toward the weekly cap.
+    for number in ("A", "B", "C"):
+        world.add(number, OVERDUE)
+    world.cycle()
+    assert len(world.email.sent) == 1
+    assert world.timeline.count_since("cus_1", frozenset({EventType.REMINDER_SENT}),
+                                      NOW - timedelta(days=7)) == 1
