@@ -25,8 +25,8 @@ from chalicelib.adapters.jinja_templates import JinjaTemplateRenderer
 from chalicelib.adapters.locale_format import BabelLocaleFormatter
 from chalicelib.domain.errors import InvalidTransitionError
 from chalicelib.domain.invoices import ChannelStatus, Customer, Invoice, InvoiceStatus
-from chalicelib.domain.records import EventType
 from chalicelib.domain.money import Money
+from chalicelib.domain.records import EventType
 from chalicelib.services.dispatch import MessageDispatcher, SellerContact
 from chalicelib.services.dunning import DunningService, PolicyResolver
 from chalicelib.services.pay_links import PayLinks
