@@ -122,7 +122,7 @@ def monthly(
     }
 
     def total(attribute: str) -> float:
-        return sum(volumes[k] * getattr(activities[k], attribute) for k in volumes)
+        return sum(volumes[k] * float(getattr(activities[k], attribute)) for k in volumes)
 
     gb_s_price = _usd(
         p, "lambda_gb_s_arm" if a.lambda_architecture == "arm64" else "lambda_gb_s_x86"

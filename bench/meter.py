@@ -517,10 +517,16 @@ def hooked_botocore_session(meter: AwsMeter) -> botocore.session.Session:
     return session
 
 
+PYNAMODB_SESSION_FACTORY = "get_session"
+"""The name `pynamodb.connection.base.Connection.session` calls for each new session."""
+
+
 @contextmanager
 def metered_pynamodb(meter: AwsMeter) -> Iterator[None]:
     """Hook every botocore session PynamoDB creates from now on; restore on exit."""
-    original = pynamodb_base.get_session
+    original: Callable[..., botocore.session.Session] = getattr(
+        pynamodb_base, PYNAMODB_SESSION_FACTORY
+    )
 
     def metered_session(env_vars: Any = None) -> botocore.session.Session:
         session = original(env_vars)
@@ -528,8 +534,8 @@ def metered_pynamodb(meter: AwsMeter) -> Iterator[None]:
         meter.tally.op(*NEW_SESSION).requests += 1
         return session
 
-    pynamodb_base.get_session = metered_session
+    setattr(pynamodb_base, PYNAMODB_SESSION_FACTORY, metered_session)
     try:
         yield
     finally:
-        pynamodb_base.get_session = original
+        setattr(pynamodb_base, PYNAMODB_SESSION_FACTORY, original)

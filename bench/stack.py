@@ -128,7 +128,8 @@ class Emulator:
 
 
 def _raw_client(name: str, endpoint: str) -> Any:
-    return boto3.session.Session().client(
+    session: Any = boto3.session.Session()
+    return session.client(
         name,
         endpoint_url=endpoint,
         region_name=REGION,

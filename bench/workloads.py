@@ -32,7 +32,7 @@ from chalicelib.adapters.invoice_file_reader import LibraryInvoiceReader
 from chalicelib.adapters.s3_documents import S3DocumentStore
 from chalicelib.adapters.sqs_queue import SqsWorkQueue
 from chalicelib.domain.invoices import Invoice
-from chalicelib.domain.policies import DunningPolicy
+from chalicelib.domain.policies import DunningPolicy, PolicyAssignmentRule
 from chalicelib.services.dunning import DunningService, PolicyResolver
 from chalicelib.services.invoice_intake import InvoiceIntake
 
@@ -113,6 +113,7 @@ class MemoPolicyStore:
     def __init__(self, inner: DynamoPolicyStore) -> None:
         self._inner = inner
         self._memo: dict[tuple[str, int | None], DunningPolicy | None] = {}
+        self._rules: Sequence[PolicyAssignmentRule] | None = None
 
     def get(self, policy_id: str, version: int | None = None) -> DunningPolicy | None:
         key = (policy_id, version)
@@ -126,6 +127,15 @@ class MemoPolicyStore:
 
     def list(self) -> list[DunningPolicy]:
         return self._inner.list()
+
+    def rules(self) -> Sequence[PolicyAssignmentRule]:
+        if self._rules is None:
+            self._rules = self._inner.rules()
+        return self._rules
+
+    def put_rules(self, rules: Sequence[PolicyAssignmentRule]) -> None:
+        self._rules = None
+        self._inner.put_rules(rules)
 
 
 def memo_policy_intake(emu: Emulator) -> InvoiceIntake:
@@ -143,7 +153,7 @@ def memo_policy_intake(emu: Emulator) -> InvoiceIntake:
         tasks=DynamoTaskStore(),
         approvals=DynamoApprovalStore(),
         runs=DynamoRunLog(),
-        policies=PolicyResolver(MemoPolicyStore(DynamoPolicyStore())),
+        policies=PolicyResolver(MemoPolicyStore(DynamoPolicyStore()), emu.clock),
         calendar=HolidaysCalendar(),
         dispatcher=emu.services.dispatcher,
         clock=emu.clock,

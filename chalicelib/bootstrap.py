@@ -47,6 +47,7 @@ from chalicelib.adapters.secrets import EnvSecrets, SsmSecrets
 from chalicelib.adapters.ses_email import SesEmailSender, TokenBucket, account_send_rate
 from chalicelib.adapters.sns_sms import SnsSmsSender
 from chalicelib.adapters.sqs_queue import SqsWorkQueue
+from chalicelib.adapters.stripe_checkout import StripeCheckout
 from chalicelib.adapters.system_clock import SystemClock
 from chalicelib.adapters.webhook_signatures import (
     GENERIC_HEADER,
@@ -392,7 +393,9 @@ def _payment_services(
         seller_iban=settings.seller_iban or None,
         policy_for=dunning.policy_for,
         public_base_url=settings.public_base_url,
-        checkout=None,
+        checkout=StripeCheckout(secrets, settings.stripe_api_base)
+        if settings.card_payments == "stripe"
+        else None,
         clock=clock,
     )
     return payments, self_service

@@ -37,6 +37,9 @@ class Settings(BaseModel):
     max_upload_bytes: int = Field(alias="MAX_UPLOAD_BYTES", default=50_000_000, ge=1)
     message_retention_days: int = Field(alias="MESSAGE_RETENTION_DAYS", default=400, ge=1)
     log_level: str = Field(alias="LOG_LEVEL", default="INFO")
+    # "stripe" shows a card button on the pay page (needs the `stripe_api_key` secret).
+    card_payments: Literal["off", "stripe"] = Field(alias="CARD_PAYMENTS", default="off")
+    stripe_api_base: str = Field(alias="STRIPE_API_BASE", default="https://api.stripe.com")
 
 
 @functools.cache

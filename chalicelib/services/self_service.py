@@ -80,6 +80,7 @@ FLASHES = frozenset(
         "invalid_promise_date",
         "invalid_dispute",
         "session_expired",
+        "card_unavailable",
     }
 )
 """Outcomes the pay page knows how to announce (see `JinjaTemplateRenderer.render_page`)."""
@@ -508,14 +509,18 @@ class SelfService:
         if self._checkout is None or not invoices:
             return self._pay_page(visitor, None, 400)
         page_url = f"{self._base_url}/pay/{visitor.token}"
-        url = self._checkout.start(
-            customer_id=visitor.customer.customer_id,
-            customer_email=visitor.customer.email,
-            invoices=invoices,
-            locale=template_locale(visitor.customer.locale),
-            success_url=f"{page_url}?flash=payment_started",
-            cancel_url=page_url,
-        )
+        try:
+            url = self._checkout.start(
+                customer_id=visitor.customer.customer_id,
+                customer_email=visitor.customer.email,
+                invoices=invoices,
+                locale=template_locale(visitor.customer.locale),
+                success_url=f"{page_url}?flash=payment_started",
+                cancel_url=page_url,
+            )
+        except DomainError:
+            # The provider is down or refused: the page still offers the bank transfer.
+            return self._pay_page(visitor, "card_unavailable", 503)
         return PageResponse(303, location=url)
 
 

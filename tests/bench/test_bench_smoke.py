@@ -13,16 +13,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_FIGURES = {
-    "import.csv: invoices per CPU second, reader alone (CPU only)",
-    "import.ubl: invoices per CPU second, reader alone (CPU only)",
-    "import.factur-x: invoices per CPU second, reader alone (CPU only)",
-    "import.csv: invoices per CPU second, against the emulator",
-    "import.csv: DynamoDB requests per imported invoice",
-    "import.csv: items read per imported invoice",
-    "import.csv: items written per imported invoice",
-    "import.ubl: DynamoDB requests per imported invoice",
-    "import.factur-x: DynamoDB requests per imported invoice",
+    "import.CSV: invoices per CPU second, reader alone (CPU only)",
+    "import.UBL: invoices per CPU second, reader alone (CPU only)",
+    "import.Factur-X: invoices per CPU second, reader alone (CPU only)",
+    "import.CSV: invoices per CPU second, against the emulator",
+    "import.CSV: DynamoDB requests per imported invoice",
+    "import.CSV: items read per imported invoice",
+    "import.CSV: items written per imported invoice",
+    "import.CSV: write units per imported invoice",
+    "import.UBL: DynamoDB requests per imported invoice",
+    "import.Factur-X: DynamoDB requests per imported invoice",
+    "import.same upload delivered again: DynamoDB requests",
     "dunning.planner: items read per run, 600 invoices, 1 % due",
+    "dunning.planner: DynamoDB requests per run, 600 invoices, 1 % due",
     "dunning.DynamoDB requests per reminder sent",
     "dunning.DynamoDB requests per due invoice examined",
     "dunning.engine decisions per CPU second (pure decide())",
@@ -35,6 +38,7 @@ EXPECTED_FIGURES = {
     "cost.us-east-1, 1,000,000 open invoices: with email (SES)",
     "cost.eu-west-3, 1,000,000 open invoices: infrastructure",
 }
+
 FIGURE_FIELDS = {
     "section",
     "label",
@@ -120,7 +124,7 @@ def test_measured_counts_are_real_numbers_not_placeholders(quick_run):
     reminder = figures["dunning.DynamoDB requests per reminder sent"]
     assert reminder["value"] >= 1
     assert results["details"]["worker"]["reminders_sent"] > 0
-    csv_requests = figures["import.csv: DynamoDB requests per imported invoice"]
+    csv_requests = figures["import.CSV: DynamoDB requests per imported invoice"]
     assert csv_requests["value"] > csv_requests["bound"]
 
 

@@ -198,17 +198,26 @@ def test_mapping_file_beside_the_upload_overrides_headers(stack, pump, api, admi
     assert invoice["due_date"] == "2026-10-31"
 
 
-def test_credit_note_already_granted_by_a_dispute_is_not_applied_twice(stack, pump, api,
-                                                                       admin_headers):
+def test_credit_note_already_granted_by_a_dispute_is_not_applied_twice(
+    stack, pump, api, admin_headers
+):
     upload(stack, "inbox/invoice.xml", UBL_INVOICE.read_bytes())
     pump.drain()
     [invoice] = _invoices(api, admin_headers, number="Snippet1")
     path = f"/admin/invoices/{invoice['invoice_id']}"
-    opened = api.http.post(f"{path}/dispute", headers=admin_headers,
-                           body=json.dumps({"reason": "price", "amount": "600.00"}))
+    opened = api.http.post(
+        f"{path}/dispute",
+        headers=admin_headers,
+        body=json.dumps({"reason": "price", "amount": "600.00"}),
+    )
     assert opened.status_code == 200, opened.body
-    resolved = api.http.post(f"{path}/dispute/resolve", headers=admin_headers, body=json.dumps(
-        {"outcome": "accepted", "credit_amount": "600.00", "credit_note_number": "Snippet1"}))
+    resolved = api.http.post(
+        f"{path}/dispute/resolve",
+        headers=admin_headers,
+        body=json.dumps(
+            {"outcome": "accepted", "credit_amount": "600.00", "credit_note_number": "Snippet1"}
+        ),
+    )
     assert resolved.status_code == 200, resolved.body
     assert api.http.get(path, headers=admin_headers).json_body["amount_due"] == "1056.25"
 

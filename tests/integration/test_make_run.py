@@ -110,13 +110,28 @@ def test_make_run_serves_the_stack_and_stops_every_child(tmp_path: Path):
         # matches its schema. (Its "coverage" phase probes TRACE, which the development
         # server behind `chalice local` answers 501 where API Gateway answers 403.)
         fuzz = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "schemathesis"), "run",
-             f"{stack['api_url']}/openapi.json",
-             "-H", f"Authorization: Bearer {stack['admin_token']}",
-             "--checks", "not_a_server_error,response_schema_conformance",
-             "--phases", "examples,fuzzing", "--max-examples", "4",
-             "--generation-deterministic", "--request-timeout", "20"],
-            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+            [
+                str(ROOT / ".venv" / "bin" / "schemathesis"),
+                "run",
+                f"{stack['api_url']}/openapi.json",
+                "-H",
+                f"Authorization: Bearer {stack['admin_token']}",
+                "--checks",
+                "not_a_server_error,response_schema_conformance",
+                "--phases",
+                "examples,fuzzing",
+                "--max-examples",
+                "4",
+                "--generation-deterministic",
+                "--request-timeout",
+                "20",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert fuzz.returncode == 0, fuzz.stdout[-4000:] + fuzz.stderr[-2000:]
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does in a terminal
