@@ -131,10 +131,12 @@ class PolicyResolver:
         self._clock = clock
         self._cache: dict[tuple[str, int], DunningPolicy] = {}
         self._rules: tuple[datetime, Sequence[PolicyAssignmentRule]] | None = None
+        self._latest: dict[str, tuple[datetime, DunningPolicy]] = {}
 
     def forget_rules(self) -> None:
-        """Drop the cached rules (this container just saved new ones)."""
+        """Drop the cached rules and latest versions (this container just saved new ones)."""
         self._rules = None
+        self._latest.clear()
 
     def rules(self) -> Sequence[PolicyAssignmentRule]:
         """Assignment rules, re-read at most once a minute per container.
@@ -187,9 +189,19 @@ class PolicyResolver:
         return found
 
     def latest(self, policy_id: str | None) -> DunningPolicy:
-        """The newest version, for invoices that have not started yet."""
+        """The newest version, for invoices that have not started yet.
+
+        Cached for a minute per container like the rules: a bulk import asks for it once per
+        invoice, and a new version saved elsewhere takes effect within that minute.
+        """
         wanted = policy_id or DEFAULT_FRENCH_B2B_POLICY.policy_id
-        return self._store.get(wanted) or DEFAULT_FRENCH_B2B_POLICY
+        now = self._clock.now()
+        cached = self._latest.get(wanted)
+        if cached is None or now - cached[0] > self.RULES_TTL:
+            found = self._store.get(wanted) or DEFAULT_FRENCH_B2B_POLICY
+            cached = (now, found)
+            self._latest[wanted] = cached
+        return cached[1]
 
 
 class DunningService:

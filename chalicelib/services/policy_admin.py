@@ -62,6 +62,7 @@ class PolicyAdmin:
             current = 0
         policy = ensure_valid_policy(body.to_domain(policy_id, current + 1))
         self._store.put(policy)
+        self._on_rules_saved()
         return policy
 
     def rules(self) -> Sequence[PolicyAssignmentRule]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
@@ -108,13 +108,20 @@ class DynamoClaimLog:
         return ClaimOutcome.WON
 
     def confirm(self, invoice_id: str, step_id: str, channel: str, message_ref: str) -> None:
-        record = _get(*self._key(invoice_id, step_id, channel))
-        if record is None:
-            return
-        data = map_values(record.data)
-        data.update(status="sent", message_ref=message_ref)
-        record.data = data
-        record.save()
+        # One UpdateItem: the claim is ours, no read needed (a send is hot-path cost).
+        record = GenericRecord(*self._key(invoice_id, step_id, channel))
+        try:
+            record.update(
+                actions=[
+                    GenericRecord.data["status"].set("sent"),
+                    GenericRecord.data["message_ref"].set(message_ref),
+                ],
+                condition=GenericRecord.pk.exists(),
+                add_version_condition=False,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def release(self, invoice_id: str, step_id: str, channel: str) -> None:
         record = _get(*self._key(invoice_id, step_id, channel))
