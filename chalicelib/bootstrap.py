@@ -364,6 +364,7 @@ def _payment_services(
         dispatcher=dispatcher,
         next_action_at=dunning.next_action_at,
         clock=clock,
+        receipts=SqsWorkQueue(clients.sqs, settings.actions_queue_url),
     )
     self_service = SelfService(
         pay_links=pay_links,

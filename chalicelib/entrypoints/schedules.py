@@ -32,12 +32,17 @@ def send_due_reminders(event: CloudWatchEvent) -> dict[str, object]:
 
 @bp.on_sqs_message(queue=triggers.ACTIONS_QUEUE_NAME, batch_size=10)
 def process_due_actions(event: SQSEvent) -> None:
-    dunning = get_services().dunning
+    services = get_services()
+    dunning = services.dunning
     for record in event:
+        body = json.loads(record.body)
+        if body.get("kind") == "receipt":
+            services.payments.send_receipt(body["customer_id"], body["invoice_ids"])
+            continue
         message_id = record.to_dict().get("messageId", "")
         # Each delivery attempt reports its own counts (a redelivery shows as "already sent").
         batch_id = f"{message_id}#{uuid.uuid4().hex[:8]}"
-        counts = dunning.process_batch(json.loads(record.body), batch_id=batch_id)
+        counts = dunning.process_batch(body, batch_id=batch_id)
         sent = counts.get("reminders_sent", 0)
         if sent:
             metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=sent)

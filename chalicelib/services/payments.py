@@ -22,6 +22,7 @@ the invoice stays unallocated.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections import defaultdict
@@ -80,6 +81,7 @@ from chalicelib.services.ports import (
     WebhookClaim,
     WebhookEventLog,
     WebhookVerifier,
+    WorkQueue,
 )
 
 log = logging.getLogger(__name__)
@@ -302,6 +304,7 @@ class PaymentRecorder:
         dispatcher: MessageDispatcher,
         next_action_at: NextActionAt,
         clock: Clock,
+        receipts: WorkQueue | None = None,
     ) -> None:
         self._providers = dict(providers)
         self._secrets = secrets
@@ -312,6 +315,7 @@ class PaymentRecorder:
         self._customers = customers
         self._tasks = tasks
         self._dispatcher = dispatcher
+        self._receipts = receipts
         self._next_action_at = next_action_at
         self._clock = clock
 
@@ -753,22 +757,44 @@ class PaymentRecorder:
             if was_open and invoice.status == InvoiceStatus.PAID:
                 settled[invoice.customer_id].append(invoice)
         for customer_id, invoices in settled.items():
-            customer = self._customers.get(customer_id)
-            if customer is None or customer.erased or not customer.can_email:
-                continue
-            run_id = "payment_" + stable_id("rcpt", *(i.invoice_id for i in invoices))
-            try:
-                result = self._dispatcher.dispatch(
-                    customer, invoices, RECEIPT_STEP, Channel.EMAIL, RECEIPT_TONE, run_id
+            ids = [i.invoice_id for i in invoices]
+            if self._receipts is not None:
+                # The webhook answers as soon as the payment is stored; the receipt goes out
+                # from the actions worker (claims keep it to one, however often delivered).
+                self._receipts.send_batch(
+                    [
+                        json.dumps(
+                            {"kind": "receipt", "customer_id": customer_id, "invoice_ids": ids}
+                        )
+                    ]
                 )
-            except DomainError as exc:
-                # The payment is recorded; a receipt that cannot be rendered must not undo it.
-                log.warning("receipt not sent", extra={"code": exc.code})
-                continue
-            log.info(
-                "receipt dispatched",
-                extra={"sent": result.sent_invoice_ids, "skipped": dict(result.skipped)},
+            else:
+                self.send_receipt(customer_id, ids)
+
+    def send_receipt(self, customer_id: str, invoice_ids: Sequence[str]) -> list[str]:
+        """Thank the customer for the invoices still paid; returns the ids the receipt lists."""
+        customer = self._customers.get(customer_id)
+        if customer is None or customer.erased or not customer.can_email:
+            return []
+        invoices = [
+            i for i in self._invoices.get_many(invoice_ids) if i.status == InvoiceStatus.PAID
+        ]
+        if not invoices:
+            return []
+        run_id = "payment_" + stable_id("rcpt", *(i.invoice_id for i in invoices))
+        try:
+            result = self._dispatcher.dispatch(
+                customer, invoices, RECEIPT_STEP, Channel.EMAIL, RECEIPT_TONE, run_id
             )
+        except DomainError as exc:
+            # The payment is recorded; a receipt that cannot be rendered must not undo it.
+            log.warning("receipt not sent", extra={"code": exc.code})
+            return []
+        log.info(
+            "receipt dispatched",
+            extra={"sent": result.sent_invoice_ids, "skipped": dict(result.skipped)},
+        )
+        return list(result.sent_invoice_ids)
 
     def _collector_task(self, item: UnallocatedPayment, now: datetime) -> None:
         event = item.event
