@@ -13,8 +13,12 @@ loop could do (parse-only ceilings); required: the least needed to meet a docume
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """One reported number; `ratio` = value / bound (how far from the bound we are)."""
+    """One reported number; `ratio` = value / bound (how far from the bound we are).
 
+    `key` is stable across runs and modes (docs/benchmarks.md lists every key).
+    """
+
+    key: str
     section: str
     label: str
     value: float | None
@@ -34,6 +38,7 @@ class Figure:
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "key": self.key,
             "section": self.section,
             "label": self.label,
             "value": _clean(self.value),

@@ -24,13 +24,25 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def fill_invoices(emu: Emulator, *, count: int, due: int, as_of: datetime, progress: bool) -> None:
-    """Add `count` open invoices, `due` of them with their next action before `as_of`."""
-    if count <= 0:
+def fill_invoices(
+    emu: Emulator,
+    *,
+    template_id: str,
+    count: int,
+    due: int,
+    as_of: datetime,
+    progress: bool,
+) -> None:
+    """Add `count` open invoices shaped like `template_id`, `due` of them due before `as_of`."""
+    if count < due:
+        raise ValueError(f"cannot make {due} due invoices out of {count}")
+    if count == 0:
         return
     table = emu.physical["InvoicesTable"]
     shards = emu.services.settings.due_index_shards
-    template = emu.dynamodb.scan(TableName=table, Limit=1)["Items"][0]
+    template = emu.dynamodb.get_item(
+        TableName=table, Key={"invoice_id": {"S": template_id}}, ConsistentRead=True
+    )["Item"]
     # A client of its own (not the metered session), without parameter validation: faster.
     raw: Any = boto3.session.Session().client(
         "dynamodb",

@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import cpu
-from bench.data import csv_file, facturx_documents, portfolio, ubl_documents
+from bench.data import (
+    SELLER_VAT,
+    Portfolio,
+    csv_file,
+    facturx_documents,
+    portfolio,
+    ubl_documents,
+)
 from bench.fill import fill_invoices
 from bench.meter import Tally
 from bench.stack import Emulator, emulator
@@ -28,6 +35,8 @@ from bench.workloads import (
     run_workers,
     take_messages,
 )
+from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceRepository
+from chalicelib.domain.invoices import Invoice, invoice_id_for
 
 AS_OF = datetime(2027, 3, 2, 9, 0, tzinfo=UTC)
 """A Tuesday, 10:00 in Paris: inside the send window, no public holiday."""
@@ -109,21 +118,22 @@ class CpuResults:
 
 
 def cpu_phase(sizes: Sizes, progress: bool) -> CpuResults:
-    cpu.MIN_CPU_S = sizes.min_cpu_s
+    least = sizes.min_cpu_s
     steps = ["csv", "ubl", "facturx", "decide"]
     bar = _bar(steps, "cpu-only", progress)
     data = csv_file(sizes.csv_rows_cpu, max(1, sizes.csv_rows_cpu // 5), AS_OF.date())
-    csv_reader, csv_ceiling = cpu.reader_rate([("export.csv", data)]), cpu.csv_parse_ceiling(data)
+    csv_reader = cpu.reader_rate([("export.csv", data)], least)
+    csv_ceiling = cpu.csv_parse_ceiling(data, least)
     bar.update()
     ubl = ubl_documents(sizes.ubl_docs_cpu, prefix="CPU")
-    ubl_reader = cpu.reader_rate([(f"{i}.xml", d) for i, d in enumerate(ubl)])
-    ubl_ceiling = cpu.xml_parse_ceiling(ubl)
+    ubl_reader = cpu.reader_rate([(f"{i}.xml", d) for i, d in enumerate(ubl)], least)
+    ubl_ceiling = cpu.xml_parse_ceiling(ubl, least)
     bar.update()
     pdfs = facturx_documents(sizes.facturx_docs_cpu, prefix="CPU")
-    facturx_reader = cpu.reader_rate([(f"{i}.pdf", d) for i, d in enumerate(pdfs)])
-    facturx_ceiling = cpu.pdf_parse_ceiling(pdfs)
+    facturx_reader = cpu.reader_rate([(f"{i}.pdf", d) for i, d in enumerate(pdfs)], least)
+    facturx_ceiling = cpu.pdf_parse_ceiling(pdfs, least)
     bar.update()
-    decisions = cpu.decisions_rate(sizes.decisions, AS_OF)
+    decisions = cpu.decisions_rate(sizes.decisions, AS_OF, least)
     bar.update()
     bar.close()
     return CpuResults(
@@ -210,6 +220,7 @@ def emulator_phase(sizes: Sizes, progress: bool) -> EmulatorResults:
         with timed(phases, "fill"):
             fill_invoices(
                 emu,
+                template_id=_open_template(book),
                 count=max(0, sizes.target_portfolio - existing),
                 due=big_due,
                 as_of=AS_OF,
@@ -264,14 +275,17 @@ def emulator_phase(sizes: Sizes, progress: bool) -> EmulatorResults:
         )
 
 
-def _open_invoices(emu: Emulator, book: Any, count: int) -> list[Any]:
-    from bench.data import SELLER_VAT
-    from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceRepository
-    from chalicelib.domain.invoices import invoice_id_for
+def _open_template(book: Portfolio) -> str:
+    """An open, not yet due portfolio invoice that no webhook paid (they take the first ones)."""
+    last = max(i for i in range(book.invoices) if not book.is_due(i))
+    return invoice_id_for(SELLER_VAT, f"{book.prefix}-{last:07d}")
 
+
+def _open_invoices(emu: Emulator, book: Portfolio, count: int) -> list[Invoice]:
+    """Open invoices of the portfolio that are not due (webhooks pay them in full)."""
     numbers = [f"{book.prefix}-{i:07d}" for i in range(book.invoices) if not book.is_due(i)]
     ids = [invoice_id_for(SELLER_VAT, n) for n in numbers[:count]]
-    found = DynamoInvoiceRepository(shards=16).get_many(ids)
+    found = DynamoInvoiceRepository(shards=emu.services.settings.due_index_shards).get_many(ids)
     if len(found) < count:
         raise RuntimeError(f"expected {count} open invoices, found {len(found)}")
     return found

@@ -52,6 +52,7 @@ def ingest_figures(
     )
     return [
         Figure(
+            f"import.{name}.emulator_invoices_per_cpu_s",
             section,
             f"{label}: invoices per CPU second, against the emulator",
             _per(n, run.timing.thread_cpu_s),
@@ -62,6 +63,7 @@ def ingest_figures(
             note=f"app thread CPU; with moto's CPU: {fmt(_per(n, run.timing.process_cpu_s))}/s",
         ),
         Figure(
+            f"import.{name}.ddb_requests_per_invoice",
             section,
             f"{label}: DynamoDB requests per imported invoice",
             _per(d.requests, n),
@@ -72,6 +74,7 @@ def ingest_figures(
             target=0.05 if bulk else None,
         ),
         Figure(
+            f"import.{name}.ddb_items_read_per_invoice",
             section,
             f"{label}: items read per imported invoice",
             _per(d.items_read, n),
@@ -83,6 +86,7 @@ def ingest_figures(
             else "a conditional put needs no read",
         ),
         Figure(
+            f"import.{name}.ddb_items_written_per_invoice",
             section,
             f"{label}: items written per imported invoice",
             _per(d.items_written, n),
@@ -92,6 +96,7 @@ def ingest_figures(
             "the invoice item itself",
         ),
         Figure(
+            f"import.{name}.ddb_wru_per_invoice",
             section,
             f"{label}: write units per imported invoice",
             _per(d.wru, n),
@@ -101,6 +106,7 @@ def ingest_figures(
             "1 KB item + its sparse due-index entry (reference, section F)",
         ),
         Figure(
+            f"import.{name}.ddb_rru_per_invoice",
             section,
             f"{label}: read units per imported invoice",
             _per(d.rru, n),
@@ -112,8 +118,9 @@ def ingest_figures(
     ]
 
 
-def reader_figure(label: str, reader: cpu.Rate, ceiling: cpu.Rate, basis: str) -> Figure:
+def reader_figure(name: str, label: str, reader: cpu.Rate, ceiling: cpu.Rate, basis: str) -> Figure:
     return Figure(
+        f"import.{name}.reader_invoices_per_cpu_s",
         "import",
         f"{label}: invoices per CPU second, reader alone (CPU only)",
         reader.per_cpu_s,
@@ -135,6 +142,7 @@ def dunning_figures(
     planner_reads = ddb(big.tally).items_read
     return [
         Figure(
+            "dunning.planner.items_read_per_run",
             section,
             f"planner: items read per run, {emu.big_portfolio:,} invoices, 1 % due",
             planner_reads,
@@ -146,6 +154,7 @@ def dunning_figures(
             note=f"planner found {big.examined:,} due",
         ),
         Figure(
+            "dunning.planner.ddb_requests_per_run",
             section,
             f"planner: DynamoDB requests per run, {emu.big_portfolio:,} invoices, 1 % due",
             float(ddb(big.tally).requests),
@@ -155,6 +164,7 @@ def dunning_figures(
             f"one Query per due-index shard ({shards})",
         ),
         Figure(
+            "dunning.planner.ddb_requests_per_idle_run",
             section,
             "planner: DynamoDB requests per run with nothing due",
             float(ddb(emu.planner_idle.tally).requests),
@@ -164,6 +174,7 @@ def dunning_figures(
             f"one Query per due-index shard ({shards})",
         ),
         Figure(
+            "dunning.ddb_requests_per_reminder",
             section,
             "DynamoDB requests per reminder sent",
             _per(d.requests, worker.reminders),
@@ -174,6 +185,7 @@ def dunning_figures(
             method=per_item,
         ),
         Figure(
+            "dunning.ddb_requests_per_due_invoice",
             section,
             "DynamoDB requests per due invoice examined",
             _per(d.requests, worker.examined),
@@ -184,6 +196,7 @@ def dunning_figures(
             method=per_item,
         ),
         Figure(
+            "dunning.ddb_items_read_per_due_invoice",
             section,
             "items read per due invoice examined",
             _per(d.items_read, worker.examined),
@@ -194,6 +207,7 @@ def dunning_figures(
             method=per_item,
         ),
         Figure(
+            "dunning.ddb_items_written_per_reminder",
             section,
             "items written per reminder sent",
             _per(d.items_written, worker.reminders),
@@ -204,6 +218,7 @@ def dunning_figures(
             method=per_item,
         ),
         Figure(
+            "dunning.ddb_wru_per_reminder",
             section,
             "write units per reminder sent",
             _per(d.wru, worker.reminders),
@@ -214,6 +229,7 @@ def dunning_figures(
             method=per_item,
         ),
         Figure(
+            "dunning.ddb_rru_per_reminder",
             section,
             "read units per reminder sent",
             _per(d.rru, worker.reminders),
@@ -224,6 +240,7 @@ def dunning_figures(
             method=per_item,
         ),
         Figure(
+            "dunning.decisions_per_cpu_s",
             section,
             "engine decisions per CPU second (pure decide())",
             cpu_results.decisions.per_cpu_s,
@@ -254,6 +271,7 @@ def webhook_figures(emu: EmulatorResults) -> list[Figure]:
             note = f"answers: {dict(run.statuses)}"
         specs = [
             (
+                "ddb_requests_per_webhook",
                 "DynamoDB requests per webhook",
                 first,
                 "requests",
@@ -262,6 +280,7 @@ def webhook_figures(emu: EmulatorResults) -> list[Figure]:
                 "event-id put + conditional invoice update in one TransactWriteItems",
             ),
             (
+                "ddb_requests_per_duplicate",
                 "DynamoDB requests per duplicate webhook",
                 dup,
                 "requests",
@@ -270,6 +289,7 @@ def webhook_figures(emu: EmulatorResults) -> list[Figure]:
                 "the failed conditional put of the event id",
             ),
             (
+                "ddb_wru_per_webhook",
                 "write units per webhook",
                 first,
                 "wru",
@@ -278,6 +298,7 @@ def webhook_figures(emu: EmulatorResults) -> list[Figure]:
                 "idempotency record + invoice update (reference, section F)",
             ),
             (
+                "ddb_wru_per_duplicate",
                 "write units per duplicate webhook",
                 dup,
                 "wru",
@@ -286,10 +307,11 @@ def webhook_figures(emu: EmulatorResults) -> list[Figure]:
                 "a failed conditional put is billed (reference, section F)",
             ),
         ]
-        for label, count, attr, bound, target, basis in specs:
+        for key, label, count, attr, bound, target, basis in specs:
             value = _per(getattr(count, attr), n) if count is not None else None
             figures.append(
                 Figure(
+                    f"webhooks.{provider}.{key}",
                     "webhooks",
                     f"{provider}: {label}",
                     value,
@@ -309,6 +331,7 @@ def import_figures(cached: ColdImport, deployed: ColdImport | None) -> list[Figu
     if deployed is not None:
         figures.append(
             Figure(
+                "cold_start.app_import_ms_no_pyc",
                 "cold start",
                 "import app, as deployed (no .pyc in the zip)",
                 deployed.app_ms,
@@ -321,6 +344,7 @@ def import_figures(cached: ColdImport, deployed: ColdImport | None) -> list[Figu
         )
     figures.append(
         Figure(
+            "cold_start.app_import_ms_cached",
             "cold start",
             "import app, bytecode cached",
             cached.app_ms,
@@ -337,7 +361,7 @@ def import_figures(cached: ColdImport, deployed: ColdImport | None) -> list[Figu
 def portfolio_figures(emu: EmulatorResults, cpu_results: CpuResults) -> list[Figure]:
     run = emu.portfolio_load
     figures = ingest_figures(
-        "csv_policy_once",
+        "csv_policy_read_once",
         "CSV, policy read once (proposal)",
         run,
         cpu_results.csv_reader,
@@ -345,17 +369,6 @@ def portfolio_figures(emu: EmulatorResults, cpu_results: CpuResults) -> list[Fig
     )
     keep = ("DynamoDB requests per imported invoice", "invoices per CPU second")
     return [replace(f, method="proposal") for f in figures if any(k in f.label for k in keep)]
-
-
-def figure_key(figure: Figure) -> str:
-    text = f"{figure.section}.{figure.label}".lower()
-    out = []
-    for char in text:
-        out.append(char if char.isalnum() or char == "." else "_")
-    key = "".join(out)
-    while "__" in key:
-        key = key.replace("__", "_")
-    return key.strip("_")
 
 
 # --- cost --------------------------------------------------------------------------------------
@@ -408,11 +421,11 @@ def profiles(
             wru=ddb(hook.first).wru / hook.deliveries,
             rru=ddb(hook.first).rru / hook.deliveries,
             lambda_invocations=1.0,
-            lambda_seconds=_lambda_seconds(hook.timing.thread_cpu_s / 2, hook.first, latency)
+            lambda_seconds=_lambda_seconds(hook.first_timing.thread_cpu_s, hook.first, latency)
             / hook.deliveries,
             apigw=1.0,
         )
-        webhook_cpu = hook.timing.thread_cpu_s / 2 / hook.deliveries
+        webhook_cpu = hook.first_timing.thread_cpu_s / hook.deliveries
     else:
         # Not measurable yet: the reference's recommended design (3 WRU, 0.1 s at 512 MB).
         webhook = Activity(wru=3.0, lambda_invocations=1.0, lambda_seconds=0.1, apigw=1.0)
@@ -487,6 +500,7 @@ def cost_section(
             scenarios[f"{region}/{size}"] = {"measured": ours, "floor": best}
             figures.append(
                 Figure(
+                    f"cost.{region}.{size}.infra_usd_month",
                     "cost",
                     f"{region}, {size:,} open invoices: infrastructure",
                     ours["infra"],
@@ -499,6 +513,7 @@ def cost_section(
             )
             figures.append(
                 Figure(
+                    f"cost.{region}.{size}.total_usd_month",
                     "cost",
                     f"{region}, {size:,} open invoices: with email (SES)",
                     ours["total"],
@@ -602,11 +617,17 @@ def details(emu: EmulatorResults, cpu_results: CpuResults) -> dict[str, Any]:
             provider: {
                 "deliveries": run.deliveries,
                 "botocore_sessions_per_webhook": run.first.requests(*NEW_SESSION) / run.deliveries,
-                "cpu_ms_per_delivery": 1000 * run.timing.thread_cpu_s / (2 * run.deliveries),
+                "cpu_ms_per_webhook": 1000 * run.first_timing.thread_cpu_s / run.deliveries,
+                "cpu_ms_per_duplicate": 1000 * run.duplicate_timing.thread_cpu_s / run.deliveries,
                 "statuses": {str(k): v for k, v in run.statuses.items()},
-                "first": tally_details(run.first, run.deliveries),
-                "duplicate": tally_details(run.duplicate, run.deliveries),
-                "timing": {k: round(v, 3) for k, v in asdict(run.timing).items()},
+                "first": {
+                    "timing": {k: round(v, 3) for k, v in asdict(run.first_timing).items()},
+                    **tally_details(run.first, run.deliveries),
+                },
+                "duplicate": {
+                    "timing": {k: round(v, 3) for k, v in asdict(run.duplicate_timing).items()},
+                    **tally_details(run.duplicate, run.deliveries),
+                },
             }
             for provider, run in emu.webhooks.items()
         },
@@ -650,6 +671,7 @@ def environment() -> dict[str, Any]:
 def render(results: dict[str, Any]) -> str:
     figures = [
         Figure(
+            f["key"],
             f["section"],
             f["label"],
             f["value"],

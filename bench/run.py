@@ -25,7 +25,6 @@ from bench.report import (
     details,
     dunning_figures,
     environment,
-    figure_key,
     import_figures,
     ingest_figures,
     portfolio_figures,
@@ -60,12 +59,21 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
     cost_figures, cost_details = cost_section(measured, floor, assumptions)
     figures = [
         reader_figure(
-            "CSV", cpu_results.csv_reader, cpu_results.csv_ceiling, "stdlib csv module, parse only"
+            "csv",
+            "CSV",
+            cpu_results.csv_reader,
+            cpu_results.csv_ceiling,
+            "stdlib csv module, parse only",
         ),
         reader_figure(
-            "UBL", cpu_results.ubl_reader, cpu_results.ubl_ceiling, "lxml parse only, same parser"
+            "ubl",
+            "UBL",
+            cpu_results.ubl_reader,
+            cpu_results.ubl_ceiling,
+            "lxml parse only, same parser",
         ),
         reader_figure(
+            "facturx",
             "Factur-X",
             cpu_results.facturx_reader,
             cpu_results.facturx_ceiling,
@@ -78,6 +86,7 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
             "facturx", "Factur-X", emu.facturx_wired, cpu_results.facturx_reader, bulk=False
         ),
         Figure(
+            "import.redelivered_upload.ddb_requests",
             "import",
             "same upload delivered again: DynamoDB requests",
             float(emu.redelivery.total("dynamodb").requests),
@@ -112,7 +121,7 @@ def run(sizes: Sizes, progress: bool, mode: str) -> dict[str, Any]:
         "environment": environment(),
         "sizes": asdict(sizes),
         "as_of": AS_OF.isoformat(),
-        "figures": {figure_key(f): f.as_json() for f in figures},
+        "figures": {f.key: f.as_json() for f in figures},
         "cold_start": {
             "lambda_functions_sharing_app_py": functions,
             "bytecode_cached": asdict(cached),

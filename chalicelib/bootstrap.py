@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from pynamodb.connection import Connection
 
 from chalicelib.adapters.dynamodb.audit import DynamoAuditLog
 from chalicelib.adapters.dynamodb.customers import DynamoCustomerRepository
@@ -115,6 +116,8 @@ class AwsClients:
     sesv2: SESV2Client
     sns: SNSClient
     ssm: SSMClient
+    # PynamoDB transactions take a Connection; one per container (its client is built lazily).
+    transactions: Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,7 @@ def build_clients(session: boto3.session.Session | None = None) -> AwsClients:
         sesv2=session.client("sesv2", config=_SEND_CONFIG),
         sns=session.client("sns", config=_SEND_CONFIG),
         ssm=client("ssm"),
+        transactions=Connection(region=session.region_name),
     )
 
 
@@ -191,7 +195,7 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
     pay_links = PayLinks(secrets, settings.public_base_url)
     renderer = JinjaTemplateRenderer(TEMPLATES_DIR)
     dispatcher = MessageDispatcher(
-        claims=DynamoClaimLog(clients.s3.meta.region_name),
+        claims=DynamoClaimLog(clients.transactions),
         renderer=renderer,
         formatter=BabelLocaleFormatter(),
         email=SesEmailSender(
@@ -356,7 +360,7 @@ def _payment_services(
         providers={p.name: p for p in WEBHOOK_PROVIDERS},
         secrets=secrets,
         events=DynamoWebhookEventLog(),
-        store=DynamoPaymentStore(invoices, clients.s3.meta.region_name),
+        store=DynamoPaymentStore(invoices, clients.transactions),
         directory=directory,
         invoices=invoices,
         customers=customers,

@@ -6,11 +6,12 @@ import functools
 from datetime import date
 from typing import Any
 
-import holidays
-
 
 @functools.lru_cache(maxsize=64)
 def _country_holidays(country: str, year: int) -> Any:
+    # Imported on first use: only the dunning worker needs it, every Lambda imports app.py.
+    import holidays
+
     try:
         return holidays.country_holidays(country, years=year)
     except NotImplementedError:

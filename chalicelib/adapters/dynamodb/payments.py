@@ -32,7 +32,11 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceRepository
-from chalicelib.adapters.dynamodb.tables import GenericRecord, InvoiceRecord, map_values
+from chalicelib.adapters.dynamodb.tables import (
+    GenericRecord,
+    InvoiceRecord,
+    map_values,
+)
 from chalicelib.adapters.dynamodb.timeline import DynamoTimeline
 from chalicelib.domain.errors import ConcurrentUpdateError, ValidationError
 from chalicelib.domain.invoices import Invoice
@@ -345,9 +349,9 @@ def _write_head(transaction: TransactWrite, commit: PaymentCommit) -> None:
 class DynamoPaymentStore:
     """Implements PaymentStore on the records table (plus invoices and timeline in commits)."""
 
-    def __init__(self, invoices: DynamoInvoiceRepository, region: str | None) -> None:
+    def __init__(self, invoices: DynamoInvoiceRepository, connection: Connection) -> None:
         self._invoices = invoices
-        self._region = region
+        self._connection = connection
 
     def ledger(self, invoice_id: str) -> list[PaymentLedgerEntry]:
         return [
@@ -380,7 +384,7 @@ class DynamoPaymentStore:
         if conditional + upserts > MAX_TRANSACTION_ITEMS:
             raise ValidationError("one payment event changes too many invoices at once", "lines")
         try:
-            with TransactWrite(connection=Connection(region=self._region)) as transaction:
+            with TransactWrite(connection=self._connection) as transaction:
                 self._write(transaction, commit, records, timeline)
         except TransactWriteError as exc:
             codes = {getattr(r, "code", None) for r in exc.cancellation_reasons if r is not None}

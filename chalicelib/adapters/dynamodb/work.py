@@ -12,7 +12,11 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.tables import GenericRecord, InvoiceRecord, map_values
+from chalicelib.adapters.dynamodb.tables import (
+    GenericRecord,
+    InvoiceRecord,
+    map_values,
+)
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.policies import DunningPolicy, PolicyAssignmentRule
 from chalicelib.domain.work import (
@@ -57,8 +61,9 @@ def _is_conditional(reason: Any) -> bool:
 
 
 class DynamoClaimLog:
-    def __init__(self, region: str | None) -> None:
-        self._region = region
+    def __init__(self, connection: Connection) -> None:
+        # One connection for the container: a new one builds a botocore session (~0.1 s CPU).
+        self._connection = connection
 
     @staticmethod
     def _key(invoice_id: str, step_id: str, channel: str) -> tuple[str, str]:
@@ -90,7 +95,7 @@ class DynamoClaimLog:
         try:
             # One transaction: the claim exists only if the invoice is still the one we decided
             # on (a payment landing since the read bumps its version and cancels the send).
-            with TransactWrite(connection=Connection(region=self._region)) as transaction:
+            with TransactWrite(connection=self._connection) as transaction:
                 transaction.condition_check(
                     InvoiceRecord, invoice_id, condition=InvoiceRecord.version == invoice_version
                 )

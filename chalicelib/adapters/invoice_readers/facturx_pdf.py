@@ -9,13 +9,20 @@ our own safe parser (no DOCTYPE, no entities) and read like a standalone CII or 
 from __future__ import annotations
 
 from io import BytesIO
-
-import facturx
-from pypdf import PdfReader
+from typing import Any
 
 from chalicelib.adapters.invoice_readers import cii, ubl
 from chalicelib.adapters.invoice_readers.xml_safety import parse_xml
 from chalicelib.domain.intake import ReadResult, UnreadableDocumentError
+
+
+def _facturx() -> Any:
+    # factur-x and pypdf take ~0.3 s to import; every Lambda imports app.py, and only the
+    # ingest function ever reads a PDF, so they are imported on first use.
+    import facturx
+
+    return facturx
+
 
 FORMAT = "facturx-pdf"
 
@@ -28,6 +35,8 @@ NO_XML_REASON = (
 def _explain_missing_xml(data: bytes, max_bytes: int) -> UnreadableDocumentError:
     """Why factur-x found no usable XML: it skips bad attachments silently, we say which."""
     try:
+        from pypdf import PdfReader  # imported on first PDF: see _facturx()
+
         attachments = PdfReader(BytesIO(data)).attachments
         found = [
             (name, contents)
@@ -59,7 +68,7 @@ def _explain_missing_xml(data: bytes, max_bytes: int) -> UnreadableDocumentError
 
 def _extract_xml(data: bytes, max_bytes: int) -> tuple[str, bytes]:
     try:
-        filename, xml = facturx.get_xml_from_pdf(BytesIO(data), check_xsd=False)
+        filename, xml = _facturx().get_xml_from_pdf(BytesIO(data), check_xsd=False)
     except Exception as exc:
         # pypdf raises many unrelated types on corrupt input (PdfReadError, KeyError,
         # ValueError, RecursionError...); all mean the same thing here.
