@@ -48,6 +48,7 @@ package: $(STAMP)
 	$(if $(wildcard wheelhouse/*.whl),PIP_FIND_LINKS=$(CURDIR)/wheelhouse PIP_NO_INDEX=1,) \
 	$(BIN)/chalice package --stage dev --pkg-format cloudformation \
 		--merge-template infra/resources.yaml --template-format yaml out/
+	$(BIN)/python -m devstack.precompile out/deployment.zip
 	$(BIN)/cfn-lint out/sam.yaml
 	@$(BIN)/python -m devstack.check_package out
 
