@@ -65,6 +65,8 @@ class _Counts:
     unchanged: int = 0
     rejected: list[RejectedRecord] = field(default_factory=list)
     warnings: list[ReadWarning] = field(default_factory=list)
+    # Customers already read or written for this file: later batches need not read them again.
+    customers: dict[str, Customer] = field(default_factory=dict)
 
 
 def report_key(key: str) -> str:
@@ -212,7 +214,7 @@ class InvoiceIntake:
         self, parsed: Sequence[ParsedInvoice], key: str, fmt: str, counts: _Counts
     ) -> None:
         now = self._clock.now()
-        customers = self._upsert_customers(parsed)
+        customers = self._upsert_customers(parsed, counts.customers)
         documents = [p for p in parsed if p.kind == DocumentKind.INVOICE]
         credits = [p for p in parsed if p.kind == DocumentKind.CREDIT_NOTE]
         events: list[TimelineEvent] = []
@@ -253,13 +255,14 @@ class InvoiceIntake:
         if events:
             self._timeline.append(events)
 
-    def _upsert_customers(self, parsed: Sequence[ParsedInvoice]) -> dict[tuple[str, str], Customer]:
+    def _upsert_customers(
+        self, parsed: Sequence[ParsedInvoice], known: dict[str, Customer]
+    ) -> dict[tuple[str, str], Customer]:
         wanted = {_customer_key(p): new_customer(p.seller_id, p.buyer) for p in parsed}
         buyers = {_customer_key(p): p.buyer for p in parsed}
-        stored = {
-            c.customer_id: c
-            for c in self._customers.get_many([c.customer_id for c in wanted.values()])
-        }
+        unknown = [c.customer_id for c in wanted.values() if c.customer_id not in known]
+        stored = {c.customer_id: c for c in self._customers.get_many(unknown)} if unknown else {}
+        stored.update({i: known[i] for c in wanted.values() if (i := c.customer_id) in known})
         result: dict[tuple[str, str], Customer] = {}
         fresh: list[Customer] = []
         for ckey, candidate in wanted.items():
@@ -272,6 +275,12 @@ class InvoiceIntake:
             result[ckey] = merged if merged is current else self._customers.save(merged)
         if fresh:
             self._customers.save_new_batch(fresh)
+            saved = {c.customer_id for c in fresh}
+            # A batch write stores version 1: a later update in this file must expect it.
+            result = {
+                k: replace(c, version=1) if c.customer_id in saved else c for k, c in result.items()
+            }
+        known.update((c.customer_id, c) for c in result.values())
         return result
 
     def _new_invoice(

@@ -229,3 +229,21 @@ def test_credit_note_already_granted_by_a_dispute_is_not_applied_twice(
     events = api.http.get(f"{path}/timeline", headers=admin_headers).json_body["items"]
     assert events[0]["type"] == "credit_note"
     assert events[0]["details"]["already_applied"] == "true"
+
+
+def test_a_customer_changing_within_one_file_is_read_once_and_updated(stack, pump, api,
+                                                                       admin_headers):
+    from chalicelib.bootstrap import get_services
+
+    header = "Invoice Number,Invoice Date,Due Date,Customer,Email,VAT,Total,Currency\n"
+    rows = [f"M-{i},2026-10-01,2026-10-31,Acme,ap@acme.example,FR12345678901,10.00,EUR"
+            for i in range(150)]
+    rows.append("M-150,2026-10-01,2026-10-31,Acme,billing@acme.example,FR12345678901,10.00,EUR")
+    upload(stack, "inbox/many.csv", (header + "\n".join(rows) + "\n").encode())
+    pump.drain()
+
+    [record] = _imports(api, admin_headers)
+    assert (record["status"], record["created"]) == ("imported", 151)
+    [invoice] = _invoices(api, admin_headers, number="M-150")
+    customer = get_services().customer_admin.get(invoice["customer_id"])
+    assert customer.email == "billing@acme.example"  # the last row carried a new address
