@@ -8,7 +8,7 @@ export AWS_DEFAULT_REGION ?= eu-west-1
 export AWS_EC2_METADATA_DISABLED := true
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test load wheelhouse lint typecheck unit package check bench soak fmt clean deploy browser-deps
+.PHONY: install run test load upload wheelhouse lint typecheck unit package check bench soak fmt clean deploy browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ test: $(STAMP) browser-deps lint typecheck
 	$(MAKE) --no-print-directory package
 
 check: test
+
+upload: $(STAMP)
+	$(BIN)/python -m devstack.upload $(FILE)
 
 load: $(STAMP)
 	$(BIN)/python -m devstack.load

@@ -250,10 +250,7 @@ def main() -> int:  # noqa: C901 - a linear start-up script reads best as one fu
             f"  try            curl -H 'Authorization: Bearer {admin_token}' "
             f"{stack.api_url}/admin/invoices"
         )
-        _say(
-            f"  upload         aws --endpoint-url {stack.endpoint} s3 cp invoices.csv "
-            f"s3://{provisioned.physical['InvoiceBucket']}/inbox/"
-        )
+        _say("  upload         make upload FILE=invoices.csv   (another terminal)")
         _say(f"  stack file     {stack.stack_file}   logs: {local_dir}/*.log")
         _say("event pump running (SQS queues, SES events, schedules); Ctrl-C stops everything")
         pump.run(stop)

@@ -231,13 +231,16 @@ def test_credit_note_already_granted_by_a_dispute_is_not_applied_twice(
     assert events[0]["details"]["already_applied"] == "true"
 
 
-def test_a_customer_changing_within_one_file_is_read_once_and_updated(stack, pump, api,
-                                                                       admin_headers):
+def test_a_customer_changing_within_one_file_is_read_once_and_updated(
+    stack, pump, api, admin_headers
+):
     from chalicelib.bootstrap import get_services
 
     header = "Invoice Number,Invoice Date,Due Date,Customer,Email,VAT,Total,Currency\n"
-    rows = [f"M-{i},2026-10-01,2026-10-31,Acme,ap@acme.example,FR12345678901,10.00,EUR"
-            for i in range(150)]
+    rows = [
+        f"M-{i},2026-10-01,2026-10-31,Acme,ap@acme.example,FR12345678901,10.00,EUR"
+        for i in range(150)
+    ]
     rows.append("M-150,2026-10-01,2026-10-31,Acme,billing@acme.example,FR12345678901,10.00,EUR")
     upload(stack, "inbox/many.csv", (header + "\n".join(rows) + "\n").encode())
     pump.drain()
