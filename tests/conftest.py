@@ -52,7 +52,7 @@ os.environ.update(
         "RELANCE_SECRET_WEBHOOK_STRIPE": "whsec_test_secret",
         "RELANCE_SECRET_WEBHOOK_GOCARDLESS": "gc_test_secret",
         "RELANCE_SECRET_WEBHOOK_GENERIC": "generic_test_secret",
-    "RELANCE_SECRET_STRIPE_API_KEY": "sk_test_local",
+        "RELANCE_SECRET_STRIPE_API_KEY": "sk_test_local",
         "POWERTOOLS_METRICS_NAMESPACE": "Relance",
         "POWERTOOLS_DEV": "false",
     }

@@ -330,5 +330,9 @@ def test_pressure_cap_counts_a_consolidated_message_once(world):
         world.add(number, OVERDUE)
     world.cycle()
     assert len(world.email.sent) == 1
-    assert world.timeline.count_since("cus_1", frozenset({EventType.REMINDER_SENT}),
-                                      NOW - timedelta(days=7)) == 1
+    assert (
+        world.timeline.count_since(
+            "cus_1", frozenset({EventType.REMINDER_SENT}), NOW - timedelta(days=7)
+        )
+        == 1
+    )
