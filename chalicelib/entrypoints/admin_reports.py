@@ -181,6 +181,17 @@ def days_delinquent_report(request: Request, **_: Any) -> object:
     return _answer(request, name, lambda: to_csv_rows(report), DaysDelinquentOut.of(report))
 
 
+def _period_args(request: Request) -> tuple[Any, ...]:
+    """as_of, currency (any), period start and end, months: the count reports' parameters."""
+    return (
+        _as_of(request),
+        _currency(request, None),
+        _date(request, "period_start"),
+        _date(request, "period_end"),
+        _months(request),
+    )
+
+
 @report_route(
     "/admin/reports/recovery",
     "Recovery rate and median days to payment after each policy step",
@@ -201,17 +212,7 @@ def recovery_report(request: Request, **_: Any) -> object:
     *PERIOD,
 )
 def promises_report(request: Request, **_: Any) -> object:
-    report = (
-        get_services()
-        .reports.promises(
-            _as_of(request),
-            _currency(request, None),
-            _date(request, "period_start"),
-            _date(request, "period_end"),
-            _months(request),
-        )
-        .report
-    )
+    report = get_services().reports.promises(*_period_args(request)).report
     name = f"promises-{report.period_start}-{report.period_end}"
     return _answer(request, name, lambda: to_csv_rows(report), PromisesOut.of(report))
 
@@ -224,17 +225,7 @@ def promises_report(request: Request, **_: Any) -> object:
     *PERIOD,
 )
 def disputes_report(request: Request, **_: Any) -> object:
-    report = (
-        get_services()
-        .reports.disputes(
-            _as_of(request),
-            _currency(request, None),
-            _date(request, "period_start"),
-            _date(request, "period_end"),
-            _months(request),
-        )
-        .report
-    )
+    report = get_services().reports.disputes(*_period_args(request)).report
     name = f"disputes-{report.period_start}-{report.period_end}"
     return _answer(request, name, lambda: to_csv_rows(report), DisputesOut.of(report))
 
