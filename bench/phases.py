@@ -27,7 +27,6 @@ from bench.workloads import (
     WebhookRun,
     WorkerRun,
     ingest_files,
-    memo_policy_intake,
     payments_available,
     redeliver,
     run_planner,
@@ -183,9 +182,9 @@ def emulator_phase(sizes: Sizes, progress: bool) -> EmulatorResults:
             emu.meter.batch_writes_are_new = True
             load = ingest_files(
                 emu,
-                "portfolio (policy read once)",
+                "portfolio",
                 [("inbox/bench/portfolio.csv", book.csv_bytes())],
-                memo_policy_intake(emu),
+                emu.services.intake,
                 progress=progress,
             )
             emu.meter.batch_writes_are_new = False

@@ -17,23 +17,7 @@ from tqdm import tqdm
 
 from bench.meter import Tally
 from bench.stack import ROOT, SECRETS, Emulator
-from chalicelib.adapters.dynamodb.customers import DynamoCustomerRepository
-from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceRepository
-from chalicelib.adapters.dynamodb.records import DynamoImportLog
-from chalicelib.adapters.dynamodb.timeline import DynamoTimeline
-from chalicelib.adapters.dynamodb.work import (
-    DynamoApprovalStore,
-    DynamoPolicyStore,
-    DynamoRunLog,
-    DynamoTaskStore,
-)
-from chalicelib.adapters.holidays_calendar import HolidaysCalendar
-from chalicelib.adapters.invoice_file_reader import LibraryInvoiceReader
-from chalicelib.adapters.s3_documents import S3DocumentStore
-from chalicelib.adapters.sqs_queue import SqsWorkQueue
 from chalicelib.domain.invoices import Invoice
-from chalicelib.domain.policies import DunningPolicy, PolicyAssignmentRule
-from chalicelib.services.dunning import DunningService, PolicyResolver
 from chalicelib.services.invoice_intake import InvoiceIntake
 
 
@@ -105,71 +89,6 @@ def redeliver(emu: Emulator, key: str) -> Tally:
     with emu.meter.measure() as tally:
         emu.services.intake.ingest(key)
     return tally
-
-
-class MemoPolicyStore:
-    """A policy store that reads each (policy, version) once: the proposed fix, for the load."""
-
-    def __init__(self, inner: DynamoPolicyStore) -> None:
-        self._inner = inner
-        self._memo: dict[tuple[str, int | None], DunningPolicy | None] = {}
-        self._rules: Sequence[PolicyAssignmentRule] | None = None
-
-    def get(self, policy_id: str, version: int | None = None) -> DunningPolicy | None:
-        key = (policy_id, version)
-        if key not in self._memo:
-            self._memo[key] = self._inner.get(policy_id, version)
-        return self._memo[key]
-
-    def put(self, policy: DunningPolicy) -> None:
-        self._memo.clear()
-        self._inner.put(policy)
-
-    def list(self) -> list[DunningPolicy]:
-        return self._inner.list()
-
-    def rules(self) -> Sequence[PolicyAssignmentRule]:
-        if self._rules is None:
-            self._rules = self._inner.rules()
-        return self._rules
-
-    def put_rules(self, rules: Sequence[PolicyAssignmentRule]) -> None:
-        self._rules = None
-        self._inner.put_rules(rules)
-
-
-def memo_policy_intake(emu: Emulator) -> InvoiceIntake:
-    """The production intake, except that the latest policy is read once, not per invoice."""
-    settings = emu.services.settings
-    s3 = emu.boto_session.client("s3")
-    invoices = DynamoInvoiceRepository(shards=settings.due_index_shards)
-    customers = DynamoCustomerRepository()
-    timeline = DynamoTimeline()
-    dunning = DunningService(
-        invoices=invoices,
-        customers=customers,
-        timeline=timeline,
-        queue=SqsWorkQueue(emu.boto_session.client("sqs"), settings.actions_queue_url),
-        tasks=DynamoTaskStore(),
-        approvals=DynamoApprovalStore(),
-        runs=DynamoRunLog(),
-        policies=PolicyResolver(MemoPolicyStore(DynamoPolicyStore()), emu.clock),
-        calendar=HolidaysCalendar(),
-        dispatcher=emu.services.dispatcher,
-        clock=emu.clock,
-        shards=settings.due_index_shards,
-    )
-    return InvoiceIntake(
-        documents=S3DocumentStore(s3, settings.invoice_bucket_name),
-        reader=LibraryInvoiceReader(),
-        invoices=invoices,
-        customers=customers,
-        timeline=timeline,
-        imports=DynamoImportLog(),
-        clock=emu.clock,
-        initial_action_at=dunning.initial_action_at,
-        max_upload_bytes=settings.max_upload_bytes,
-    )
 
 
 # --- planner and workers -----------------------------------------------------------------------

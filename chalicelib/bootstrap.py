@@ -242,7 +242,7 @@ def build_services(settings: Settings, clients: AwsClients, clock: Clock) -> Ser
         timeline=timeline,
         imports=imports,
         clock=clock,
-        initial_action_at=dunning.initial_action_at,
+        initial_action_at=dunning.next_action_at,
         max_upload_bytes=settings.max_upload_bytes,
     )
     payments, self_service = _payment_services(

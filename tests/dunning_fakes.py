@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from chalicelib.domain.records import EventType, TimelineEvent
-from chalicelib.domain.work import Approval, ApprovalStatus, RunReport, Task
+from chalicelib.domain.work import Approval, ApprovalStatus, RunReport
 from chalicelib.services.ports import (
-    ArchivedMessage,
-    Claim,
     ClaimOutcome,
     DeliveryRejectedError,
     DeliveryUnknownError,
     OutgoingEmail,
     Page,
 )
-from tests.fakes import InMemoryInvoiceRepository, InMemoryTimeline, _page
+from tests.fakes import (
+    InMemoryClaimLog,
+    InMemoryInvoiceRepository,
+    MessageTimeline,
+    RecordingEmailSender,
+    _page,
+)
 
 
 class WorkerDied(BaseException):  # noqa: N818 - it stands for a process dying, not an error
     """Raised by a fake to simulate the Lambda being killed at that exact point."""
 
 
-class CrashingTimeline(InMemoryTimeline):
+class CrashingTimeline(MessageTimeline):
     def __init__(self) -> None:
         super().__init__()
-        self.messages: dict[str, ArchivedMessage] = {}
         self.die_on_append = False
 
     def append(self, events: Iterable[TimelineEvent]) -> None:
@@ -36,23 +38,7 @@ class CrashingTimeline(InMemoryTimeline):
         if self.die_on_append and any(e.type == EventType.REMINDER_SENT for e in events):
             self.die_on_append = False
             raise WorkerDied("killed while recording the send")
-        self.events.extend(events)
-
-    def count_since(self, customer_id: str, types: frozenset[EventType], since: datetime) -> int:
-        # One consolidated message is one event per invoice: count messages, not events.
-        return len(
-            {
-                e.detail("message_ref") or e.event_id
-                for e in self.events
-                if e.customer_id == customer_id and e.type in types and e.at >= since
-            }
-        )
-
-    def archive_message(self, message: ArchivedMessage) -> None:
-        self.messages[message.message_ref] = message
-
-    def get_message(self, message_ref: str) -> ArchivedMessage | None:
-        return self.messages.get(message_ref)
+        super().append(events)
 
 
 class CrashingInvoiceRepository(InMemoryInvoiceRepository):
@@ -67,10 +53,9 @@ class CrashingInvoiceRepository(InMemoryInvoiceRepository):
         return super().save(invoice)
 
 
-class InMemoryClaimLog:
+class CrashingClaimLog(InMemoryClaimLog):
     def __init__(self, invoices: InMemoryInvoiceRepository) -> None:
-        self.claims: dict[tuple[str, str, str], Claim] = {}
-        self._invoices = invoices
+        super().__init__(invoices)
         self.die_after_claim = False
         self.die_on_confirm = False
         # Runs just before a claim is checked: where a concurrent writer can slip in.
@@ -87,72 +72,38 @@ class InMemoryClaimLog:
     ) -> ClaimOutcome:
         if self.before_claim is not None:
             self.before_claim(invoice_id)
-        key = (invoice_id, step_id, channel)
-        if key in self.claims:
-            return (
-                ClaimOutcome.ALREADY_SENT
-                if self.claims[key].status == "sent"
-                else ClaimOutcome.IN_FLIGHT
-            )
-        stored = self._invoices.get(invoice_id)
-        if stored is None or stored.version != invoice_version:
-            return ClaimOutcome.INVOICE_CHANGED
-        self.claims[key] = Claim(invoice_id, step_id, channel, run_id, at, "claimed")
-        if self.die_after_claim:
+        outcome = super().claim(invoice_id, invoice_version, step_id, channel, run_id, at)
+        if outcome == ClaimOutcome.WON and self.die_after_claim:
             self.die_after_claim = False
             raise WorkerDied("killed between claim and send")
-        return ClaimOutcome.WON
+        return outcome
 
     def confirm(self, invoice_id: str, step_id: str, channel: str, message_ref: str) -> None:
         if self.die_on_confirm:
             self.die_on_confirm = False
             raise WorkerDied("killed between record and confirm")
-        key = (invoice_id, step_id, channel)
-        self.claims[key] = replace(self.claims[key], status="sent", message_ref=message_ref)
-
-    def release(self, invoice_id: str, step_id: str, channel: str) -> None:
-        key = (invoice_id, step_id, channel)
-        if key in self.claims and self.claims[key].status == "claimed":
-            del self.claims[key]
-
-    def get(self, invoice_id: str, step_id: str, channel: str) -> Claim | None:
-        return self.claims.get((invoice_id, step_id, channel))
+        super().confirm(invoice_id, step_id, channel, message_ref)
 
 
-@dataclass
-class RecordingEmailSender:
-    sent: list[OutgoingEmail] = field(default_factory=list)
-    refuse: int = 0  # how many next sends are refused (throttled after retries)
-    unknown: int = 0  # how many next sends time out after reaching the provider
-    die_after_send: bool = False
-    _ids: itertools.count = field(default_factory=itertools.count)
+class FaultyEmailSender(RecordingEmailSender):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse = 0  # how many next sends are refused (throttled after retries)
+        self.unknown = 0  # how many next sends time out after reaching the provider
+        self.die_after_send = False
 
     def send(self, email: OutgoingEmail) -> str:
         if self.refuse:
             self.refuse -= 1
             raise DeliveryRejectedError("Throttling")
-        self.sent.append(email)
+        ref = super().send(email)
         if self.unknown:
             self.unknown -= 1
             raise DeliveryUnknownError("ReadTimeoutError")
         if self.die_after_send:
             self.die_after_send = False
             raise WorkerDied("killed right after the provider accepted the message")
-        return f"ses-{next(self._ids)}"
-
-
-@dataclass
-class RecordingSmsSender:
-    sent: list[tuple[str, str]] = field(default_factory=list)
-    opted_out: set[str] = field(default_factory=set)
-    _ids: itertools.count = field(default_factory=itertools.count)
-
-    def is_opted_out(self, phone: str) -> bool:
-        return phone in self.opted_out
-
-    def send(self, phone: str, text: str, sender_id: str | None) -> str:
-        self.sent.append((phone, text))
-        return f"sms-{next(self._ids)}"
+        return ref
 
 
 @dataclass
@@ -161,26 +112,6 @@ class RecordingQueue:
 
     def send_batch(self, bodies: Sequence[str]) -> None:
         self.bodies.extend(bodies)
-
-
-class InMemoryTaskStore:
-    def __init__(self) -> None:
-        self.tasks: dict[str, Task] = {}
-
-    def create(self, task: Task) -> bool:
-        if task.task_id in self.tasks:
-            return False
-        self.tasks[task.task_id] = task
-        return True
-
-    def get(self, task_id: str) -> Task | None:
-        return self.tasks.get(task_id)
-
-    def save(self, task: Task) -> None:
-        self.tasks[task.task_id] = task
-
-    def list(self, *, status: str, limit: int, cursor: str | None) -> Page[Task]:
-        return _page([t for t in self.tasks.values() if t.status == status], limit, cursor)
 
 
 class InMemoryApprovalStore:
@@ -251,28 +182,6 @@ class EmptyPolicyStore:
 
     def put_rules(self, rules) -> None:
         self.saved_rules = list(rules)
-
-
-class FixedSecrets:
-    def get(self, name: str) -> str:
-        return f"secret-{name}"
-
-
-class NoDocuments:
-    def head(self, key):
-        return None
-
-    def open(self, key):
-        raise FileNotFoundError(key)
-
-    def get_bytes(self, key):
-        return None
-
-    def put(self, key, body, content_type) -> None:
-        return None
-
-    def copy(self, source_key, target_key) -> None:
-        return None
 
 
 class WeekdaysCalendar:

@@ -378,7 +378,10 @@ class InMemoryClaimLog:
         self.claims[key] = replace(self.claims[key], status="sent", message_ref=message_ref)
 
     def release(self, invoice_id: str, step_id: str, channel: str) -> None:
-        self.claims.pop((invoice_id, step_id, channel), None)
+        # As on DynamoDB: only a claim still "claimed" is given back, never a sent one.
+        key = (invoice_id, step_id, channel)
+        if key in self.claims and self.claims[key].status == "claimed":
+            del self.claims[key]
 
     def get(self, invoice_id: str, step_id: str, channel: str) -> Claim | None:
         return self.claims.get((invoice_id, step_id, channel))
@@ -396,9 +399,10 @@ class RecordingEmailSender:
 class RecordingSmsSender:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.opted_out: set[str] = set()  # numbers that replied STOP
 
     def is_opted_out(self, phone: str) -> bool:
-        return False
+        return phone in self.opted_out
 
     def send(self, phone: str, text: str, sender_id: str | None) -> str:
         self.sent.append((phone, text))

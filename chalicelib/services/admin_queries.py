@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.domain.errors import InvoiceNotFoundError, ValidationError
-from chalicelib.domain.invoices import Invoice, InvoiceStatus
+from chalicelib.domain.invoices import Invoice
 from chalicelib.domain.records import EventType, ImportRecord, TimelineEvent
 from chalicelib.services.ports import ImportLog, InvoiceRepository, Page, Timeline
 
@@ -56,35 +56,6 @@ class AdminQueries:
         self._invoices = invoices
         self._timeline = timeline
         self._imports = imports
-
-    def invoices(
-        self,
-        *,
-        number: str | None = None,
-        customer_id: str | None = None,
-        status: str | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> Page[Invoice]:
-        """List invoices, filtered by number, customer or status.
-
-        Raises:
-            ValidationError: an unknown status or a bad limit.
-        """
-        _check_limit(limit)
-        if status is not None and status not in {s.value for s in InvoiceStatus}:
-            raise ValidationError(f"unknown status {status!r}", field="status")
-        if number:
-            found = [
-                i
-                for i in self._invoices.by_number(number)
-                if (customer_id is None or i.customer_id == customer_id)
-                and (status is None or i.status == status)
-            ]
-            return Page(tuple(found), None)
-        return self._invoices.list(
-            status=status, customer_id=customer_id, limit=limit, cursor=cursor
-        )
 
     def invoice(self, invoice_id: str) -> Invoice:
         """One invoice.

@@ -238,21 +238,6 @@ class DunningService:
 
     # -- planning --
 
-    def initial_action_at(self, invoice: Invoice, customer: Customer) -> datetime | None:
-        """When a freshly imported invoice first needs the engine (now if already due)."""
-        policy = self._policies.for_invoice(invoice, customer)
-        now = self._clock.now()
-        decision = decide(
-            replace(invoice, policy_id=policy.policy_id, policy_version=policy.version),
-            customer,
-            policy,
-            PaymentHistory(),
-            now,
-            self._calendar,
-            0,
-        )
-        return now if decision.actions else decision.next_action_at
-
     def policy_for(self, invoice: Invoice, customer: Customer | None = None) -> DunningPolicy:
         """The policy (and version) the invoice runs on, or would start on."""
         return self._policies.for_invoice(invoice, customer)
@@ -300,7 +285,7 @@ class DunningService:
         raise ConcurrentUpdateError(f"invoice {invoice_id} kept changing")
 
     def next_action_at(self, invoice: Invoice, customer: Customer) -> datetime | None:
-        """When an invoice a person just changed (pause, dispute, promise...) next needs the engine.
+        """When an invoice next needs the engine: just imported, or just changed by a person.
 
         Now when something is already due (the next run acts on it), else the engine's own
         wake-up time, None when only an outside event can change anything.

@@ -24,12 +24,12 @@ from chalicelib.domain.records import EventType
 from chalicelib.domain.risk import PaymentHistory
 from chalicelib.domain.work import Task, TaskOutcome, TaskStatus
 from chalicelib.services.collections import CollectionsService, DisputeRequest
-from chalicelib.services.ports import Page
 from chalicelib.services.work_queues import WorkQueues
 from tests.fakes import (
     FixedClock,
     InMemoryCustomerRepository,
     InMemoryInvoiceRepository,
+    InMemoryTaskStore,
     InMemoryTimeline,
 )
 from tests.unit.domain.dunning_builders import CALENDAR
@@ -40,27 +40,6 @@ POLICY = DEFAULT_FRENCH_B2B_POLICY
 
 def eur(amount: str) -> Money:
     return Money.parse(amount, "EUR")
-
-
-class InMemoryTaskStore:
-    def __init__(self) -> None:
-        self.items: dict[str, Task] = {}
-
-    def create(self, task: Task) -> bool:
-        if task.task_id in self.items:
-            return False
-        self.items[task.task_id] = task
-        return True
-
-    def get(self, task_id: str) -> Task | None:
-        return self.items.get(task_id)
-
-    def save(self, task: Task) -> None:
-        self.items[task.task_id] = task
-
-    def list(self, *, status: str, limit: int, cursor: str | None) -> Page[Task]:
-        found = tuple(t for t in self.items.values() if t.status == status)
-        return Page(found[:limit], None)
 
 
 class RacingInvoiceRepository(InMemoryInvoiceRepository):
@@ -603,7 +582,7 @@ def test_a_call_ending_in_a_dispute_opens_it(world):
     )
 
     assert world.invoice().disputed_amount == eur("200.00")
-    assert world.tasks.items["task_1"].status == TaskStatus.DONE
+    assert world.tasks.tasks["task_1"].status == TaskStatus.DONE
 
 
 def test_a_refused_promise_leaves_the_task_and_every_invoice_unchanged(world):
@@ -621,7 +600,7 @@ def test_a_refused_promise_leaves_the_task_and_every_invoice_unchanged(world):
         )
 
     assert world.invoice("inv_1").promise_date is None
-    assert world.tasks.items["task_1"].status == TaskStatus.OPEN
+    assert world.tasks.tasks["task_1"].status == TaskStatus.OPEN
     assert world.timeline.events == []
 
 
@@ -642,7 +621,7 @@ def test_task_outcome_details_must_match_the_outcome(world, outcome, kwargs, fie
         world.service.complete_task("task_1", outcome, comment=None, by="a", **kwargs)
 
     assert error.value.field == field
-    assert world.tasks.items["task_1"].status == TaskStatus.OPEN
+    assert world.tasks.tasks["task_1"].status == TaskStatus.OPEN
 
 
 def test_a_partial_dispute_needs_a_single_invoice_task(world):

@@ -31,22 +31,25 @@ from chalicelib.services.dispatch import MessageDispatcher, SellerContact
 from chalicelib.services.dunning import DunningService, PolicyResolver
 from chalicelib.services.pay_links import PayLinks
 from tests.dunning_fakes import (
+    CrashingClaimLog,
     CrashingInvoiceRepository,
     CrashingTimeline,
     EmptyPolicyStore,
-    FixedSecrets,
+    FaultyEmailSender,
     InMemoryApprovalStore,
-    InMemoryClaimLog,
     InMemoryRunLog,
-    InMemoryTaskStore,
-    NoDocuments,
-    RecordingEmailSender,
     RecordingQueue,
-    RecordingSmsSender,
     WeekdaysCalendar,
     WorkerDied,
 )
-from tests.fakes import FixedClock, InMemoryCustomerRepository
+from tests.fakes import (
+    FixedClock,
+    InMemoryCustomerRepository,
+    InMemoryTaskStore,
+    NoDocuments,
+    RecordingSmsSender,
+    StaticSecrets,
+)
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "chalicelib" / "templates"
 # A Monday, 10:00 in Paris.
@@ -59,8 +62,8 @@ class World:
         self.invoices = CrashingInvoiceRepository(shards=4)
         self.customers = InMemoryCustomerRepository()
         self.timeline = CrashingTimeline()
-        self.claims = InMemoryClaimLog(self.invoices)
-        self.email = RecordingEmailSender()
+        self.claims = CrashingClaimLog(self.invoices)
+        self.email = FaultyEmailSender()
         self.sms = RecordingSmsSender()
         self.queue = RecordingQueue()
         self.tasks = InMemoryTaskStore()
@@ -73,7 +76,7 @@ class World:
             email=self.email,
             sms=self.sms,
             timeline=self.timeline,
-            pay_links=PayLinks(FixedSecrets(), "https://x.example"),
+            pay_links=PayLinks(StaticSecrets({"pay_link_key": "k" * 32}), "https://x.example"),
             documents=NoDocuments(),
             clock=self.clock,
             seller=SellerContact("Atelier SAS", "compta@atelier.example", None, "ATELIER"),
